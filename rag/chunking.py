@@ -1,0 +1,298 @@
+"""Documents -> units (sentences, list items, headings) -> overlapping chunks, all with offsets.
+
+Units are what evidence is chosen from; chunks (runs of whole units) are what retrieval
+searches. Every unit and chunk keeps `start`/`end` so that `document.text[start:end]` is
+exactly its text.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+SENTENCE = "sentence"
+ITEM = "item"
+HEADING = "heading"
+RULE = "rule"  # a table's rule line: layout only, dropped
+
+BULLET = re.compile(r"^\s*(?:[-*+•‣◦▪●–—]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
+TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$")
+MARKDOWN_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+# A sentence ends at . ! or ? (and any closing quotes or brackets) before white space and a
+# capital, digit, quote or bracket.
+SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "inc", "ltd", "co", "corp", "vs", "etc",
+    "e.g", "i.e", "fig", "no", "vol", "approx", "dept", "est", "u.s", "u.k", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "gen", "gov", "sen", "rep",
+}
+ANAPHOR = re.compile(r"^\W*(it|its|this|these|that|those|they|their|such|he|she|his|her)\b", re.IGNORECASE)
+SHORT_LEAD_IN = 5
+MAX_HEADING_WORDS = 14
+MAX_UNIT_CHARS = 1000
+LEAD_IN_REACH = 400
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence, list item or heading of a document.
+
+    Attributes:
+        source: the document's source name.
+        start, end: character offsets in the document text.
+        text: the document text between start and end.
+        kind: SENTENCE, ITEM or HEADING.
+        heading: the nearest heading above the unit ("" if none).
+        lead_in: the line that introduces the list or quote this unit belongs to ("" if none).
+        quote_start: where a citation of this unit starts: its lead-in's start when the lead-in
+            is close above it, else `start`.
+    """
+
+    source: str
+    start: int
+    end: int
+    text: str
+    kind: str
+    heading: str = ""
+    lead_in: str = ""
+    quote_start: int = -1
+
+    @property
+    def full_text(self) -> str:
+        """The unit with its lead-in, as it is scored and quoted."""
+        return f"{self.lead_in} {self.text.strip()}" if self.lead_in else self.text.strip()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole units: what the vector and BM25 indexes search.
+
+    Attributes:
+        id: content hash of source and text (stable across rebuilds).
+        source, start, end, text: as for Unit.
+        heading: the heading in force where the chunk starts.
+        first_unit, last_unit: the chunk's units, as a half-open range into the units list.
+    """
+
+    id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    heading: str
+    first_unit: int
+    last_unit: int
+
+    @property
+    def embed_text(self) -> str:
+        """The chunk with its heading, for embedding and lexical search."""
+        if self.heading and not self.text.lstrip().startswith(self.heading):
+            return f"{self.heading}\n{self.text}"
+        return self.text
+
+
+@dataclass(frozen=True)
+class Block:
+    start: int
+    end: int
+    kind: str
+    standalone: bool  # a paragraph of its own: blank line (or edge of text) before and after
+
+
+def split_units(source: str, text: str) -> list[Unit]:
+    """Splits a document into units with headings and lead-ins attached.
+
+    Args:
+        source: the document's source name.
+        text: the document text.
+
+    Returns:
+        The units in document order.
+    """
+    units: list[Unit] = []
+    heading = ""
+    lead_in: Unit | None = None
+    lead_in_text = ""
+    for block in split_blocks(text):
+        if block.kind == RULE:
+            continue
+        spans = [(block.start, block.end)] if block.kind != SENTENCE else split_sentences(text, block.start, block.end)
+        for start, end in spans:
+            unit_text = text[start:end]
+            previous = units[-1] if units else None
+            if block.kind == HEADING:
+                heading = clean(unit_text)
+                lead_in = None
+                units.append(Unit(source, start, end, unit_text, HEADING, heading, "", start))
+                continue
+            # A lead-in ("Key dynamics:") introduces the list items after it, or the one
+            # sentence right after it (a quote after "Satya Nadella, Microsoft CEO:").
+            follows = lead_in is not None and (block.kind == ITEM or previous is lead_in)
+            if follows and start - lead_in.end <= LEAD_IN_REACH:
+                unit = Unit(source, start, end, unit_text, block.kind, heading, lead_in_text, lead_in.start)
+            elif block.kind == SENTENCE and ANAPHOR.match(unit_text) and is_prose(previous, start, text):
+                # "It provides a user-friendly API." means nothing without the sentence before.
+                unit = Unit(source, start, end, unit_text, SENTENCE, heading, clean(previous.text), previous.start)
+            else:
+                unit = Unit(source, start, end, unit_text, block.kind, heading, "", start)
+            units.append(unit)
+            if block.kind == SENTENCE:
+                lead_in = unit if unit_text.rstrip().endswith(":") else None
+                lead_in_text = clean(unit_text)
+                if lead_in and len(unit_text.split()) <= SHORT_LEAD_IN and is_prose(previous, start, text):
+                    # "Key concerns include:" says whose concerns only in the sentence before.
+                    lead_in_text = f"{clean(previous.text)} {lead_in_text}"
+    return units
+
+
+def is_prose(unit: Unit | None, start: int, text: str) -> bool:
+    """A sentence just above `start`, in the same paragraph: read with what follows it."""
+    return (
+        unit is not None and unit.kind == SENTENCE
+        and start - unit.end <= LEAD_IN_REACH // 4 and "\n\n" not in text[unit.end:start]
+    )
+
+
+def split_blocks(text: str) -> list[Block]:
+    """Groups lines into blocks: headings, list items, and runs of prose.
+
+    A line break inside prose is kept as part of one block when the line runs on in lower
+    case (hard-wrapped text); otherwise every line starts a new block.
+    """
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*", text) if m.end() > m.start()]
+    lines = [(s, e - 1 if text[e - 1] == "\r" else e) for s, e in lines]
+    lines = [(s, e) for s, e in lines if text[s:e].strip()]
+    blocks: list[list[int]] = []
+    for start, end in lines:
+        line = text[start:end]
+        if blocks and continues(text[blocks[-1][0]:blocks[-1][1]], line) and "\n\n" not in text[blocks[-1][1]:start]:
+            blocks[-1][1] = end
+        else:
+            blocks.append([start, end])
+    result = []
+    for i, (start, end) in enumerate(blocks):
+        before = text[blocks[i - 1][1]:start] if i else "\n\n"
+        after = text[end:blocks[i + 1][0]] if i + 1 < len(blocks) else "\n\n"
+        standalone = before.count("\n") >= 2 and after.count("\n") >= 2
+        start, end = strip_span(text, start, end)
+        result.append(Block(start, end, classify(text[start:end], standalone, i == 0), standalone))
+    return result
+
+
+def continues(previous: str, line: str) -> bool:
+    if BULLET.match(line) or line.lstrip().startswith("|"):
+        return False
+    if re.search(r"[.!?:;\"”’)]\s*$", previous):
+        return False
+    return bool(re.match(r"\s*[a-z]", line))
+
+
+def classify(block: str, standalone: bool, first: bool) -> str:
+    stripped = block.strip()
+    if MARKDOWN_HEADING.match(stripped):
+        return HEADING
+    if TABLE_RULE.match(stripped):
+        return RULE
+    looks_like_title = (
+        "\n" not in stripped
+        and len(stripped.split()) <= MAX_HEADING_WORDS
+        and not re.search(r"[.:;,]$", stripped)
+        and not stripped.startswith("|")
+    )
+    if BULLET.match(stripped) or stripped.startswith("|"):
+        # A numbered line standing alone ("2. Azure and the cloud") is a section title.
+        return HEADING if looks_like_title and standalone and re.match(r"\s*\d", stripped) else ITEM
+    if looks_like_title and (first or not re.search(r"[.!][\"'”’)]*$", stripped)):
+        return HEADING
+    return SENTENCE
+
+
+def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans within text[start:end], never cutting inside an abbreviation."""
+    spans = []
+    cursor = start
+    for match in SENTENCE_END.finditer(text, start, end):
+        word = re.search(r"([\w.]+)\.?$", text[cursor:match.start() + 1])
+        token = word.group(1).lower().rstrip(".") if word else ""
+        if token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
+            continue
+        spans.append((cursor, match.end()))
+        cursor = match.end()
+    spans.append((cursor, end))
+    spans = [strip_span(text, s, e) for s, e in spans]
+    return [piece for s, e in spans if e > s for piece in cap_length(text, s, e)]
+
+
+def cap_length(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    # A "sentence" longer than MAX_UNIT_CHARS (a table dump, a run-on list) is cut at spaces.
+    pieces = []
+    while end - start > MAX_UNIT_CHARS:
+        cut = text.rfind(" ", start + MAX_UNIT_CHARS // 2, start + MAX_UNIT_CHARS)
+        cut = cut if cut > start else start + MAX_UNIT_CHARS
+        pieces.append(strip_span(text, start, cut))
+        start = strip_span(text, cut, end)[0]
+    pieces.append((start, end))
+    return pieces
+
+
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def clean(text: str) -> str:
+    """Collapses white space; keeps the words as they are."""
+    return " ".join(text.split())
+
+
+def make_chunks(units: list[Unit], text: str, chunk_chars: int, overlap: int) -> list[Chunk]:
+    """Packs whole units into chunks of about chunk_chars, repeating up to `overlap` characters
+    of whole sentences at the start of the next chunk.
+
+    Args:
+        units: the document's units, from split_units.
+        text: the document text.
+        chunk_chars: target chunk length.
+        overlap: characters of overlap between neighbouring chunks.
+
+    Returns:
+        Chunks whose first_unit/last_unit index into `units`.
+    """
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    first = 0
+    while first < len(units):
+        last = first + 1
+        while last < len(units):
+            size = units[last].end - units[first].start
+            new_section = units[last].kind == HEADING and size > chunk_chars // 3
+            if size > chunk_chars or new_section:
+                break
+            last += 1
+        chunks.append(new_chunk(units, text, first, last, seen))
+        if last >= len(units):
+            break
+        next_first = last
+        while (
+            next_first - 1 > first
+            and units[next_first - 1].kind != HEADING
+            and units[last - 1].end - units[next_first - 1].start <= overlap
+            and units[last].kind != HEADING
+        ):
+            next_first -= 1
+        first = next_first
+    return chunks
+
+
+def new_chunk(units: list[Unit], text: str, first: int, last: int, seen: dict[str, int]) -> Chunk:
+    start, end = units[first].start, units[last - 1].end
+    source = units[first].source
+    heading = units[first].text.strip() if units[first].kind == HEADING else units[first].heading
+    body = text[start:end]
+    # Identical text can occur twice in a file; the occurrence count keeps ids unique.
+    key = f"{source}\x00{body}"
+    seen[key] = seen.get(key, 0) + 1
+    digest = hashlib.sha256(f"{key}\x00{seen[key]}".encode()).hexdigest()[:20]
+    return Chunk(digest, source, start, end, body, clean(heading), first, last)

@@ -1,0 +1,155 @@
+"""Files -> Documents: one reader per format, each returning plain text.
+
+For .txt and .md the text is the file's own characters (newlines kept as they are), so
+citation offsets point straight into the file. HTML and PDF are read into text first;
+offsets then point into that text, which the index keeps beside the chunks.
+"""
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import DocumentError, MissingDependencyError
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+HTML_SUFFIXES = (".html", ".htm")
+PDF_SUFFIXES = (".pdf",)
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Document:
+    """A readable file of the corpus.
+
+    Attributes:
+        source: the path relative to the corpus folder, with forward slashes.
+        text: the text that chunks and citations point into.
+        sha256: hash of the file's bytes, used to notice changes.
+    """
+
+    source: str
+    text: str
+    sha256: str
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def list_files(root: Path) -> tuple[list[Path], list[Path]]:
+    """Finds the files under root that rag can read.
+
+    Returns:
+        (supported files, ignored files), both sorted; hidden files and folders are left out.
+    """
+    supported, ignored = [], []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        (supported if path.suffix.lower() in SUPPORTED_SUFFIXES else ignored).append(path)
+    return supported, ignored
+
+
+def read_document(path: Path, root: Path, data: bytes | None = None) -> Document:
+    """Reads one file into a Document.
+
+    Args:
+        path: the file.
+        root: the corpus folder, for the relative source name.
+        data: the file's bytes if already read.
+
+    Raises:
+        DocumentError: the file cannot be read or holds no text.
+    """
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DocumentError(path, exc.strerror or str(exc)) from exc
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        text = decode_text(path, data)
+    elif suffix in HTML_SUFFIXES:
+        text = html_to_text(decode_text(path, data))
+    elif suffix in PDF_SUFFIXES:
+        text = pdf_to_text(path, data)
+    else:
+        raise DocumentError(path, f"unsupported file type {suffix!r}")
+    if not text.strip():
+        raise DocumentError(path, "no text in it")
+    source = path.relative_to(root).as_posix()
+    return Document(source=source, text=text, sha256=sha256_bytes(data))
+
+
+def decode_text(path: Path, data: bytes) -> str:
+    if b"\x00" in data[:4096]:
+        raise DocumentError(path, "it looks like a binary file, not text")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DocumentError(path, "it is neither UTF-8 nor Windows-1252 text")
+
+
+BLOCK_TAGS = {
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+    "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul",
+}
+SKIP_TAGS = ("script", "style", "noscript", "template", "svg", "head")
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML page, one block (paragraph, heading, list item) a line."""
+    try:
+        from bs4 import BeautifulSoup
+    except ImportError as exc:
+        raise MissingDependencyError("reading .html needs beautifulsoup4: pip install beautifulsoup4") from exc
+    soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(SKIP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(BLOCK_TAGS):
+        if tag.name == "li":
+            tag.insert_before("\n- ")
+        else:
+            tag.insert_before("\n")
+        tag.insert_after("\n")
+    lines = [re.sub(r"[ \t\r\f\v\xa0]+", " ", line).strip() for line in soup.get_text().split("\n")]
+    body = "\n".join(line for line in lines if line and line != "-")
+    return f"{title}\n{body}" if title and not body.startswith(title) else body
+
+
+def pdf_to_text(path: Path, data: bytes) -> str:
+    """Text of a PDF, page after page, with hard-wrapped lines joined into paragraphs."""
+    try:
+        import io
+
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+    except ImportError as exc:
+        raise MissingDependencyError("reading .pdf needs pypdf: pip install pypdf") from exc
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(path, "the PDF is encrypted with a password")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise DocumentError(path, f"not a readable PDF ({exc})") from exc
+    return "\n\n".join(join_wrapped_lines(page) for page in pages if page.strip())
+
+
+def join_wrapped_lines(text: str) -> str:
+    # PDF extraction breaks lines where the page did; a line that runs on in lower case is
+    # one sentence, so the break becomes a space (or disappears after a hyphen).
+    text = re.sub(r"(\w)-\n(?=[a-z])", r"\1", text)
+    text = re.sub(r"(?<![.!?:;])[ \t]*\n(?=[a-z(])", " ", text)
+    return text.strip()

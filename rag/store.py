@@ -1,0 +1,233 @@
+"""The on-disk index: documents, units, chunks, their vectors, and a manifest.
+
+Layout of an index folder:
+    manifest.json        what was built, with what, from which files; names the data folder
+    data-<id>/           documents.jsonl, units.jsonl, chunks.jsonl, chunks.faiss, units.npy
+
+A build writes a new data folder, then replaces manifest.json in one rename, then removes
+the old folder. A build that dies half-way leaves the previous manifest and data in place.
+"""
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag import __version__
+from rag.chunking import Chunk, Unit
+from rag.config import INDEX_FIELDS, Config
+from rag.documents import Document
+from rag.errors import IndexMismatchError, IndexNotFoundError, MissingDependencyError
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+
+
+def faiss_module():
+    try:
+        import faiss
+    except ImportError as exc:
+        raise MissingDependencyError("the vector index needs faiss: pip install faiss-cpu") from exc
+    return faiss
+
+
+@dataclass
+class Store:
+    """Everything an index holds, in memory.
+
+    Attributes:
+        settings: the index-shaping Config fields (embedder, chunk sizes) it was built with.
+        dimension: vector size.
+        documents: source -> Document.
+        units: all units, document after document.
+        chunks: all chunks; first_unit/last_unit index into `units`.
+        chunk_vectors: (len(chunks), dimension) float32, L2-normalised.
+        unit_vectors: (len(units), 2, dimension): the unit alone, and with its heading.
+        corpus: the corpus folder the index was built from.
+    """
+
+    settings: dict
+    dimension: int
+    documents: dict[str, Document]
+    units: list[Unit]
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    unit_vectors: np.ndarray
+    corpus: str = ""
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
+    _faiss: object = field(default=None, repr=False)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Inner-product search over chunk vectors.
+
+        Returns:
+            (scores, chunk indices), -1 ids dropped.
+        """
+        if self._faiss is None:
+            faiss = faiss_module()
+            index = faiss.IndexFlatIP(self.dimension)
+            if len(self.chunk_vectors):
+                index.add(self.chunk_vectors)
+            self._faiss = index
+        k = min(k, len(self.chunks))
+        if k == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores, ids = self._faiss.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def manifest(self, data_dir: str) -> dict:
+        return {
+            "format": FORMAT,
+            "rag_version": __version__,
+            "created": self.created,
+            "data": data_dir,
+            "dimension": self.dimension,
+            **self.settings,
+            "corpus": self.corpus,
+            "files": {s: d.sha256 for s, d in sorted(self.documents.items())},
+            "counts": {"documents": len(self.documents), "chunks": len(self.chunks), "units": len(self.units)},
+        }
+
+    def save(self, index_dir: Path):
+        """Writes the store beside any previous one, then switches the manifest over to it."""
+        index_dir.mkdir(parents=True, exist_ok=True)
+        name = f"data-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        tmp = index_dir / f"{name}.tmp"
+        tmp.mkdir()
+        try:
+            write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in self.documents.values()))
+            write_jsonl(tmp / "units.jsonl", (unit_row(u) for u in self.units))
+            write_jsonl(tmp / "chunks.jsonl", (chunk_row(c) for c in self.chunks))
+            faiss = faiss_module()
+            index = faiss.IndexFlatIP(self.dimension)
+            if len(self.chunk_vectors):
+                index.add(self.chunk_vectors)
+            faiss.write_index(index, str(tmp / "chunks.faiss"))
+            with open(tmp / "units.npy", "wb") as f:
+                np.save(f, self.unit_vectors)
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp, index_dir / name)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        write_atomic(index_dir / MANIFEST, json.dumps(self.manifest(name), indent=1, ensure_ascii=False))
+        self._faiss = index
+        remove_stale(index_dir, keep=name)
+
+    @classmethod
+    def load(cls, index_dir: Path, config: Config | None = None) -> "Store":
+        """Reads an index, refusing one whose settings differ from `config`'s.
+
+        Raises:
+            IndexNotFoundError: there is no index at index_dir.
+            IndexMismatchError: the index was built with other settings or another rag format.
+        """
+        manifest = read_manifest(index_dir)
+        settings = {name: manifest.get(name) for name in INDEX_FIELDS}
+        if config is not None:
+            check_compatible(settings, config, index_dir)
+        data = index_dir / manifest["data"]
+        documents = {d["source"]: Document(**d) for d in read_jsonl(data / "documents.jsonl")}
+        units = [unit_from_row(row, documents) for row in read_jsonl(data / "units.jsonl")]
+        chunks = [chunk_from_row(row, documents) for row in read_jsonl(data / "chunks.jsonl")]
+        faiss = faiss_module()
+        index = faiss.read_index(str(data / "chunks.faiss"))
+        chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+        unit_vectors = np.load(data / "units.npy")
+        store = cls(
+            settings, int(manifest["dimension"]), documents, units, chunks,
+            np.ascontiguousarray(chunk_vectors, dtype=np.float32), unit_vectors,
+            corpus=manifest.get("corpus", ""), created=manifest.get("created", ""),
+        )
+        store._faiss = index
+        return store
+
+
+def read_manifest(index_dir: Path) -> dict:
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        raise IndexNotFoundError(f"no index in {index_dir}: build one with `rag index --corpus FOLDER --index {index_dir}`")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexMismatchError(f"the index manifest {path} is unreadable ({exc}); rebuild the index with `rag index`") from exc
+    if manifest.get("format") != FORMAT:
+        raise IndexMismatchError(
+            f"the index in {index_dir} has format {manifest.get('format')}, this rag reads format {FORMAT}; "
+            "rebuild it with `rag index --rebuild`"
+        )
+    if not (index_dir / manifest.get("data", "?")).is_dir():
+        raise IndexMismatchError(f"the index in {index_dir} is missing its data folder; rebuild it with `rag index --rebuild`")
+    return manifest
+
+
+def check_compatible(settings: dict, config: Config, index_dir: Path):
+    wanted = config.index_settings()
+    differ = [f"{k}: index has {settings[k]!r}, config asks for {wanted[k]!r}" for k in INDEX_FIELDS if settings[k] != wanted[k]]
+    if differ:
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with other settings ({'; '.join(differ)}); "
+            "rebuild it with `rag index --rebuild` or open it without overriding these settings"
+        )
+
+
+def unit_row(u: Unit) -> dict:
+    return {"source": u.source, "start": u.start, "end": u.end, "kind": u.kind,
+            "heading": u.heading, "lead_in": u.lead_in, "quote_start": u.quote_start}
+
+
+def unit_from_row(row: dict, documents: dict[str, Document]) -> Unit:
+    text = documents[row["source"]].text[row["start"]:row["end"]]
+    return Unit(text=text, **row)
+
+
+def chunk_row(c: Chunk) -> dict:
+    row = asdict(c)
+    del row["text"]
+    return row
+
+
+def chunk_from_row(row: dict, documents: dict[str, Document]) -> Chunk:
+    return Chunk(text=documents[row["source"]].text[row["start"]:row["end"]], **row)
+
+
+def write_jsonl(path: Path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_atomic(path: Path, text: str):
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def remove_stale(index_dir: Path, keep: str):
+    for path in index_dir.iterdir():
+        stale_data = path.name.startswith("data-") and path.name != keep
+        stale_tmp = path.name.startswith(".manifest.json.") and path.name.endswith(".tmp")
+        if stale_data and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif stale_tmp:
+            path.unlink(missing_ok=True)
