@@ -1,0 +1,189 @@
+"""The `rag` command: thin wrappers that turn library calls and errors into terminal output."""
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from rag import __version__
+from rag.config import Config
+from rag.errors import RagError
+
+DEFAULT_CONFIG = "rag.toml"
+
+
+def quiet_libraries():
+    # Model loading prints progress bars and advisories meant for notebooks; a CLI keeps
+    # stderr for its own messages. Set before the libraries are imported.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def load_config(path: str | None) -> Config:
+    if path:
+        return Config.from_file(path)
+    if Path(DEFAULT_CONFIG).is_file():
+        return Config.from_file(DEFAULT_CONFIG)
+    return Config()
+
+
+class Progress:
+    """A tqdm bar on stderr, made on the first call (so nothing shows when nothing is embedded)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+
+    def __call__(self, done: int, total: int):
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.label, unit="text", file=sys.stderr, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rag")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help=f"TOML file of Config settings (default: ./{DEFAULT_CONFIG} if present).")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the pipeline does.")
+@click.pass_context
+def cli(ctx, config_path, verbose):
+    """Answer questions from a folder of documents, with citations, offline."""
+    # The level goes on the handler too: bm25s sets its own logger to DEBUG when imported.
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=handler.level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
+    quiet_libraries()
+    try:
+        ctx.obj = load_config(config_path)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.option("--corpus", default="corpus", show_default=True, type=click.Path(file_okay=False), help="Folder of documents.")
+@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(file_okay=False), help="Index folder.")
+@click.option("--rebuild", is_flag=True, help="Embed everything again, even unchanged files.")
+@click.pass_obj
+def index(config, corpus, index_dir, rebuild):
+    """Build or update the index of a folder (only changed files are embedded)."""
+    from rag.api import RAG
+
+    progress = Progress("embedding")
+    try:
+        rag = RAG.build(corpus, index_dir, config, rebuild=rebuild, progress=progress)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        progress.close()
+    report = rag.report
+    for source, reason in sorted(report.skipped.items()):
+        click.echo(f"skipped {source}: {reason}", err=True)
+    click.echo(f"{index_dir}: {report.summary()}; {len(rag.documents)} documents, "
+               f"{len(rag.store.chunks)} chunks, {report.embedded} texts embedded")
+
+
+def open_rag(index_dir: str, config: Config):
+    from rag.api import RAG
+
+    return RAG.open(index_dir, config)
+
+
+def print_answer(answer):
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo("")
+        for c in answer.citations:
+            quote = " ".join(c.quote.split())
+            click.echo(f"[{c.n}] {c.source} (chars {c.start}-{c.end}, score {c.score:.2f})")
+            click.echo(f"    “{quote}”")
+    elif answer.abstained and answer.passages:
+        click.echo("\nClosest passages:")
+        for p in answer.passages[:3]:
+            click.echo(f"  {p.source}: “{' '.join(p.quote.split())[:160]}”")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(file_okay=False), help="Index folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the answer schema).")
+@click.option("--extractive", is_flag=True, help="Quote the best evidence; do not generate.")
+@click.option("--top-k", type=click.IntRange(1, 100), help="Chunks to retrieve.")
+@click.pass_obj
+def ask(config, question, index_dir, as_json, extractive, top_k):
+    """Answer one question from the index, with numbered sources."""
+    try:
+        rag = open_rag(index_dir, config)
+        answer = rag.ask(question, extractive_only=extractive or None, top_k=top_k)
+    except (RagError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        print_answer(answer)
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False))
+@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(file_okay=False), help="Index folder.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write every answer here (JSON lines).")
+@click.pass_obj
+def evaluate_command(config, questions, index_dir, out):
+    """Answer a question set (eval/README.md format) and print its figures."""
+    from rag.evaluation import evaluate, load_questions
+
+    try:
+        items = load_questions(questions)
+        rag = open_rag(index_dir, config)
+        rag.warm_up()
+        sink = open(out, "w", encoding="utf-8") if out else None
+        try:
+            def show(judged):
+                mark = "ok " if judged.right else "NO "
+                click.echo(f"{mark}{judged.item['id']}: {judged.answer.text[:100]}", err=True)
+                if sink:
+                    sink.write(json.dumps(judged.answer.to_dict(judged.item["id"]), ensure_ascii=False) + "\n")
+                    sink.flush()
+
+            report = evaluate(rag, items, show)
+        finally:
+            if sink:
+                sink.close()
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(report.figures(), indent=1))
+
+
+@cli.command()
+@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(file_okay=False), help="Index folder.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the chat to the network.")
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--share", is_flag=True, help="Also open a public Gradio share link.")
+@click.pass_obj
+def serve(config, index_dir, host, port, share):
+    """Start the web chat on an index."""
+    try:
+        from ui.app import serve as serve_app
+    except ImportError as exc:
+        raise click.ClickException(f"the web chat needs gradio: pip install 'rag[ui]' ({exc})") from exc
+    try:
+        serve_app(open_rag(index_dir, config), host=host, port=port, share=share)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def main():
+    cli(prog_name="rag")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+import pytest
+
+from rag import Config, ConfigError
+
+
+def test_defaults_are_valid():
+    config = Config()
+    assert config.embedder == "default" and config.generator == "default"
+    assert config.cache_path.name == "rag"
+
+
+@pytest.mark.parametrize("changes", [
+    {"chunk_chars": 50}, {"chunk_overlap": 400}, {"top_k": 0}, {"max_evidence": -1},
+    {"min_evidence": 1.5}, {"embedder": " "}, {"max_new_tokens": "many"},
+])
+def test_bad_settings_are_refused_with_the_setting_named(changes):
+    with pytest.raises(ConfigError) as info:
+        Config(**changes)
+    assert next(iter(changes)) in str(info.value)
+
+
+def test_config_file_sets_fields_and_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "rag.toml"
+    path.write_text('generator = "/models/my-llm"\ntop_k = 4\n')
+    config = Config.from_file(path)
+    assert config.generator == "/models/my-llm" and config.top_k == 4
+    path.write_text("topk = 4\n")
+    with pytest.raises(ConfigError, match="topk"):
+        Config.from_file(path)
+
+
+def test_config_is_frozen():
+    with pytest.raises(AttributeError):
+        Config().top_k = 3

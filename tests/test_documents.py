@@ -1,0 +1,79 @@
+import pytest
+
+from rag.documents import DocumentError, html_to_text, list_files, read_document
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF showing `text` in Helvetica, with a correct cross-reference table."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_text_file_keeps_its_exact_characters(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes("Line one.\r\nLine two – with a dash.\n".encode())
+    doc = read_document(path, tmp_path)
+    assert doc.source == "a.txt"
+    assert doc.text == "Line one.\r\nLine two – with a dash.\n"
+    assert len(doc.sha256) == 64
+
+
+def test_windows_1252_text_is_read(tmp_path):
+    path = tmp_path / "old.txt"
+    path.write_bytes("caf\xe9 au lait".encode("cp1252"))
+    assert read_document(path, tmp_path).text == "café au lait"
+
+
+def test_html_gives_visible_text_one_block_a_line():
+    text = html_to_text(
+        "<html><head><title>T</title><script>alert(1)</script></head>"
+        "<body><h1>Head</h1><p>First <b>bold</b> para.</p><ul><li>one</li><li>two</li></ul></body></html>"
+    )
+    assert "alert" not in text
+    assert "First bold para." in text
+    assert "- one" in text and "- two" in text
+    assert text.splitlines()[0] == "T"
+
+
+def test_pdf_text_is_extracted(tmp_path):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(minimal_pdf("Hydrogen is the lightest element."))
+    assert "Hydrogen is the lightest element." in read_document(path, tmp_path).text
+
+
+@pytest.mark.parametrize("name, data, reason", [
+    ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "PDF"),
+    ("binary.txt", b"\x00\x01\x02\x03" * 10, "binary"),
+    ("empty.md", b"   \n", "no text"),
+])
+def test_unreadable_files_raise_a_clear_error(tmp_path, name, data, reason):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(DocumentError) as info:
+        read_document(path, tmp_path)
+    assert name in str(info.value) and reason in str(info.value)
+
+
+def test_list_files_skips_hidden_and_separates_unsupported(tmp_path):
+    for name in ("a.txt", "b.pdf", "c.png", ".hidden.txt", ".git/x.txt", "sub/d.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    supported, ignored = list_files(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in supported] == ["a.txt", "b.pdf", "sub/d.md"]
+    assert [p.name for p in ignored] == ["c.png"]

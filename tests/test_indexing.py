@@ -1,0 +1,113 @@
+import json
+
+import pytest
+
+from rag import RAG, Config, EmptyCorpusError, IndexMismatchError, IndexNotFoundError
+from rag.store import MANIFEST, Store
+from tests.fakes import FakeEmbedder
+
+
+def build(corpus, index, config, embedder=None):
+    return RAG.build(corpus, index, config, embedder=embedder or FakeEmbedder())
+
+
+def test_build_reports_every_file_and_writes_a_manifest(corpus, tmp_path, fake_config):
+    rag = build(corpus, tmp_path / "index", fake_config)
+    assert sorted(rag.report.added) == ["bees.md", "notes/trains.html", "solar.txt"]
+    manifest = json.loads((tmp_path / "index" / MANIFEST).read_text())
+    assert manifest["embedder"] == "fake-embedder" and manifest["dimension"] == 64
+    assert manifest["chunk_chars"] == 200 and set(manifest["files"]) == set(rag.documents)
+    assert (tmp_path / "index" / manifest["data"] / "chunks.faiss").is_file()
+
+
+def test_second_run_with_nothing_changed_embeds_nothing(corpus, tmp_path, fake_config):
+    build(corpus, tmp_path / "index", fake_config)
+    embedder = FakeEmbedder()
+    rag = build(corpus, tmp_path / "index", fake_config, embedder)
+    assert embedder.calls == []
+    assert rag.report.unchanged == ["bees.md", "notes/trains.html", "solar.txt"] and not rag.report.changed
+
+
+def test_only_the_changed_file_is_embedded_again(corpus, tmp_path, fake_config):
+    build(corpus, tmp_path / "index", fake_config)
+    (corpus / "solar.txt").write_text("Solar Power Basics\nWind turbines are not solar panels.\n")
+    embedder = FakeEmbedder()
+    rag = build(corpus, tmp_path / "index", fake_config, embedder)
+    assert rag.report.updated == ["solar.txt"]
+    assert embedder.embedded and all("Wind" in t or "Solar" in t for t in embedder.embedded)
+    assert not any("honey" in t.lower() or "nightjet" in t.lower() for t in embedder.embedded)
+    assert "Wind turbines" in rag.document_text("solar.txt")
+
+
+def test_removed_files_leave_the_index(corpus, tmp_path, fake_config):
+    build(corpus, tmp_path / "index", fake_config)
+    (corpus / "bees.md").unlink()
+    rag = build(corpus, tmp_path / "index", fake_config)
+    assert rag.report.removed == ["bees.md"]
+    assert "bees.md" not in rag.documents
+    assert all(c.source != "bees.md" for c in rag.store.chunks)
+
+
+def test_unreadable_file_is_skipped_and_named_and_the_rest_indexed(corpus, tmp_path, fake_config):
+    (corpus / "scan.pdf").write_bytes(b"%PDF-1.4 garbage")
+    rag = build(corpus, tmp_path / "index", fake_config)
+    assert "scan.pdf" in rag.report.skipped and "PDF" in rag.report.skipped["scan.pdf"]
+    assert sorted(rag.documents) == ["bees.md", "notes/trains.html", "solar.txt"]
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path, fake_config):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EmptyCorpusError, match="no readable document"):
+        build(tmp_path / "empty", tmp_path / "index", fake_config)
+    with pytest.raises(EmptyCorpusError, match="does not exist"):
+        build(tmp_path / "missing", tmp_path / "index", fake_config)
+
+
+def test_index_built_with_other_settings_is_refused(corpus, tmp_path, fake_config):
+    build(corpus, tmp_path / "index", fake_config)
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        RAG.open(tmp_path / "index", fake_config.replace(embedder="another-model"), embedder=FakeEmbedder())
+    with pytest.raises(IndexMismatchError, match="chunk_chars"):
+        build(corpus, tmp_path / "index", fake_config.replace(chunk_chars=300))
+    rebuilt = RAG.build(corpus, tmp_path / "index", fake_config.replace(chunk_chars=300),
+                        rebuild=True, embedder=FakeEmbedder())
+    assert rebuilt.store.settings["chunk_chars"] == 300
+
+
+def test_open_takes_index_settings_from_the_manifest(corpus, tmp_path, fake_config):
+    build(corpus, tmp_path / "index", fake_config)
+    rag = RAG.open(tmp_path / "index", embedder=FakeEmbedder())
+    assert rag.config.embedder == "fake-embedder" and rag.config.chunk_chars == 200
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="rag index"):
+        RAG.open(tmp_path / "nothing", Config())
+
+
+def test_a_crash_while_writing_leaves_the_previous_index_usable(corpus, tmp_path, fake_config, monkeypatch):
+    index = tmp_path / "index"
+    build(corpus, index, fake_config)
+    before = json.loads((index / MANIFEST).read_text())
+    (corpus / "new.txt").write_text("Volcanoes erupt molten rock called lava.")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr("rag.store.write_jsonl", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build(corpus, index, fake_config)
+    monkeypatch.undo()
+    assert json.loads((index / MANIFEST).read_text()) == before
+    assert [p.name for p in index.iterdir() if p.name.startswith("data-")] == [before["data"]]
+    store = Store.load(index)
+    assert "new.txt" not in store.documents and len(store.chunks) == len(store.chunk_vectors)
+    assert "new.txt" in build(corpus, index, fake_config).report.added
+
+
+def test_vectors_survive_a_round_trip(corpus, tmp_path, fake_config):
+    rag = build(corpus, tmp_path / "index", fake_config)
+    loaded = Store.load(tmp_path / "index")
+    assert loaded.chunks == rag.store.chunks and loaded.units == rag.store.units
+    assert (loaded.chunk_vectors == rag.store.chunk_vectors).all()
+    assert (loaded.unit_vectors == rag.store.unit_vectors).all()

@@ -1,0 +1,59 @@
+from rag.verification import streaming_problem, verify
+
+EVIDENCE = [
+    "The first practical silicon solar cell was built at Bell Labs in 1954.",
+    "Most manufacturers guarantee solar panels for 25 years.",
+]
+QUESTION = "Where was the first practical solar cell built?"
+
+
+def test_a_sentence_copied_from_its_source_passes_and_keeps_its_marker():
+    check = verify("The first practical silicon solar cell was built at Bell Labs [1].", EVIDENCE, QUESTION)
+    assert check.supported, check.reason
+    assert check.text == "The first practical silicon solar cell was built at Bell Labs [1]."
+    assert check.cited == (1,)
+
+
+def test_a_missing_marker_is_given_the_source_that_holds_the_words():
+    check = verify("Manufacturers guarantee solar panels for 25 years.", EVIDENCE, "How long are panels guaranteed?")
+    assert check.supported, check.reason
+    assert check.text.endswith("[2].") and check.cited == (2,)
+
+
+def test_an_invented_number_is_rejected():
+    check = verify("Manufacturers guarantee solar panels for 30 years [2].", EVIDENCE, "How long are panels guaranteed?")
+    assert not check.supported and "30" in check.reason
+
+
+def test_a_wrong_marker_is_rejected():
+    check = verify("Manufacturers guarantee solar panels for 25 years [1].", EVIDENCE, "How long are panels guaranteed?")
+    assert not check.supported
+
+
+def test_a_marker_beyond_the_sources_is_rejected():
+    assert not verify("It was built at Bell Labs [7].", EVIDENCE, QUESTION).supported
+
+
+def test_words_from_nowhere_are_rejected():
+    check = verify("It was built in a garage in California [1].", EVIDENCE, QUESTION)
+    assert not check.supported
+
+
+def test_negation_the_sources_do_not_make_is_rejected():
+    check = verify("The first solar cell was not built at Bell Labs [1].", EVIDENCE, QUESTION)
+    assert not check.supported and "negat" in check.reason
+
+
+def test_echoing_the_question_is_rejected():
+    assert not verify("The first practical solar cell was built.", EVIDENCE, QUESTION).supported
+
+
+def test_loops_are_rejected():
+    check = verify("Bell Labs Bell Labs Bell Labs built the solar cell [1].", EVIDENCE, QUESTION)
+    assert not check.supported and "repeats" in check.reason
+
+
+def test_streaming_check_stops_at_the_first_unsupported_finished_word():
+    assert streaming_problem("The cell was built at Bell", EVIDENCE, QUESTION) == ""
+    assert "garage" in streaming_problem("The cell was built in a garage ", EVIDENCE, QUESTION)
+    assert "2001" in streaming_problem("It was built in 2001 ", EVIDENCE, QUESTION)
