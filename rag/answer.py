@@ -157,10 +157,12 @@ class Answerer:
         text = self.store.documents[unit.source].text
         return Citation(n, unit.source, unit.quote_start, unit.end, text[unit.quote_start:unit.end], evidence.score)
 
-    def find_evidence(self, question: str, history: list[str], options: Options, timings: dict) -> list[Evidence]:
+    def find_evidence(self, question: str, history: list[str], options: Options, timings: dict,
+                      query_vector=None) -> list[Evidence]:
         query = standalone_query(question, history)
         start = time.perf_counter()
-        query_vector = self.embedder.embed([query])[0]
+        if query_vector is None or query != question:
+            query_vector = self.embedder.embed([query])[0]
         query_terms = terms(query)
         hits = self.retriever.search(query_vector, query_terms, options.top_k)
         timings["retrieve"] = ms_since(start)
@@ -173,16 +175,23 @@ class Answerer:
         sources = "\n".join(f"[{i}] {display_text(e.unit.full_text)}" for i, e in enumerate(evidence, 1))
         return [{"role": "user", "content": PROMPT.format(sources=sources, question=question)}]
 
-    def stream(self, question: str, history: list[str] | None = None, options: Options | None = None) -> Iterator[str]:
+    def stream(self, question: str, history: list[str] | None = None, options: Options | None = None,
+               query_vector=None) -> Iterator[str]:
         """Yields the answer text as it is produced, then returns the final Answer.
 
         Generator text that fails verification is replaced in the final Answer, so callers
         should show `Answer.text` once the stream ends (AnswerStream does this bookkeeping).
+
+        Args:
+            question: the question.
+            history: earlier questions of the conversation, oldest first.
+            options: per-call settings.
+            query_vector: the question already embedded (batch mode embeds all at once).
         """
         options = options or Options.from_config(self.config)
         started = time.perf_counter()
         timings: dict = {}
-        evidence = self.find_evidence(question, history or [], options, timings)
+        evidence = self.find_evidence(question, history or [], options, timings, query_vector)
         passages = tuple(self.citation(i, e) for i, e in enumerate(evidence[:5], 1))
         if not evidence or evidence[0].score < self.config.min_evidence:
             yield ABSTAIN_TEXT

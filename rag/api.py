@@ -139,8 +139,23 @@ class RAG:
         return self.stream(question, history=history, **overrides).result()
 
     def ask_many(self, questions: Iterable[str], **overrides) -> list[Answer]:
-        """Answers questions in order, with the models loaded once."""
-        return [self.ask(q, **overrides) for q in questions]
+        """Answers questions in input order: the models load once and every question is
+        embedded in one batch before the answers are generated one by one.
+
+        Args:
+            questions: the questions.
+            **overrides: as for stream.
+        """
+        return list(self.answer_each(list(questions), **overrides))
+
+    def answer_each(self, questions: list[str], **overrides) -> Iterator[Answer]:
+        """Like ask_many, but yields each Answer as soon as it is ready."""
+        questions = [check_question(q) for q in questions]
+        options = self.options(**overrides)
+        vectors = self.embedder.embed(questions) if questions else []
+        answerer = self.answerer
+        for question, vector in zip(questions, vectors):
+            yield AnswerStream(answerer.stream(question, None, options, vector)).result()
 
     def update(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Re-reads the corpus folder and indexes what changed."""

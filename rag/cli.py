@@ -34,15 +34,16 @@ def load_config(path: str | None) -> Config:
 class Progress:
     """A tqdm bar on stderr, made on the first call (so nothing shows when nothing is embedded)."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, unit: str = "text"):
         self.label = label
+        self.unit = unit
         self.bar = None
 
     def __call__(self, done: int, total: int):
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.label, unit="text", file=sys.stderr, leave=False)
+            self.bar = tqdm(total=total, desc=self.label, unit=self.unit, file=sys.stderr, leave=False)
         self.bar.update(done - self.bar.n)
 
     def close(self):
@@ -161,6 +162,48 @@ def evaluate_command(config, questions, index_dir, out):
     except RagError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(report.figures(), indent=1))
+
+
+@cli.command()
+@click.argument("questions", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Answer file (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Output format (default: from --out's extension, else jsonl).")
+@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(file_okay=False), help="Index folder.")
+@click.option("--resume", is_flag=True, help="Skip ids already in --out and append the rest.")
+@click.option("--extractive", is_flag=True, help="Quote the best evidence; do not generate.")
+@click.pass_obj
+def batch(config, questions, out, fmt, index_dir, resume, extractive):
+    """Answer a list of questions (.txt, .jsonl, .csv, or - for stdin) to a file."""
+    from rag.batch import Writer, done_ids, input_format, parse_questions, run_batch
+
+    fmt = fmt or ("csv" if out and out.lower().endswith(".csv") else "jsonl")
+    if resume and not out:
+        raise click.UsageError("--resume needs --out: the file to continue")
+    try:
+        text = sys.stdin.read() if questions == "-" else Path(questions).read_text(encoding="utf-8")
+        items = parse_questions(text, input_format(questions, text))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {questions}: {exc}") from exc
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for item in items:
+        if item.error:
+            click.echo(f"bad input: {item.error}", err=True)
+    extra = sorted({k for item in items for k in item.extra})
+    skip = done_ids(Path(out), fmt) if resume else set()
+    sink = open(out, "a" if resume else "w", encoding="utf-8", newline="") if out else sys.stdout
+    progress = Progress("answering", unit="question")
+    try:
+        rag = open_rag(index_dir, config)
+        writer = Writer(sink, fmt, extra, write_header=not (resume and skip))
+        summary = run_batch(rag, items, writer, skip, progress, extractive_only=extractive or None)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        progress.close()
+        if out:
+            sink.close()
+    click.echo(summary.describe(), err=True)
 
 
 @cli.command()
