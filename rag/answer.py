@@ -226,7 +226,7 @@ class Answerer:
                 break
         else:
             verify_start = time.perf_counter()
-            check = verify(draft, texts, question)
+            check = verify(draft, texts, question, core=chosen[0].unit.text, core_context=chosen[0].unit.lead_in)
             timings["verify"] = ms_since(verify_start)
             if not check.supported:
                 log.info("draft rejected (%s): %r", check.reason, draft)

@@ -145,9 +145,9 @@ class TransformersGenerator:
         text = "\n\n".join(m["content"] for m in messages) + "\n\nAnswer:"
         return tokenizer(text, return_tensors="pt")["input_ids"]
 
-    def vocabulary_mask(self, text: str):
-        """Additive logits mask that leaves only the tokens of text's words (and of common
-        function words) open, in the spellings a word takes at the start of a sentence or inside one."""
+    def allowed_tokens(self, text: str):
+        """Sorted ids of the tokens that spell text's words (and common function words), in
+        the forms a word takes at the start of a sentence or inside one, plus the stop tokens."""
         import re
 
         import torch
@@ -159,12 +159,49 @@ class TransformersGenerator:
                 variants.update((form, " " + form))
         variants.update(line.strip() for line in text.splitlines() if line.strip())
         allowed = {i for ids in tokenizer(sorted(variants), add_special_tokens=False)["input_ids"] for i in ids}
-        allowed.update(i for i in (tokenizer.eos_token_id, self._model.generation_config.eos_token_id) if isinstance(i, int))
+        allowed.update(self.stop_ids())
         allowed.update(tokenizer("\n", add_special_tokens=False)["input_ids"])
         size = self._model.get_output_embeddings().weight.shape[0]
-        mask = torch.full((size,), float("-inf"))
-        mask[[i for i in allowed if i < size]] = 0.0
-        return mask
+        return torch.tensor(sorted(i for i in allowed if 0 <= i < size))
+
+    def stop_ids(self) -> set[int]:
+        ids = {self._tokenizer.eos_token_id}
+        eos = self._model.generation_config.eos_token_id
+        ids.update(eos if isinstance(eos, list) else [eos])
+        return {i for i in ids if isinstance(i, int)}
+
+    def next_token_scorer(self, allowed):
+        """A function (input_ids, past) -> (token id, past) choosing the greedy next token.
+
+        With a restricted vocabulary and a plain linear output layer, only the allowed rows of
+        that layer are multiplied: the full 49k-token layer is a fifth of SmolLM2's weights, and
+        reading weights is what a CPU token costs.
+        """
+        model = self._model
+        head = model.get_output_embeddings()
+        plain_head = (
+            allowed is not None and getattr(head, "bias", None) is None
+            and not getattr(model.config, "final_logit_softcapping", None)
+        )
+        if plain_head:
+            rows = head.weight[allowed].contiguous()
+            base = model.base_model
+
+            def step(input_ids, past):
+                out = base(input_ids=input_ids, past_key_values=past, use_cache=True)
+                return int(allowed[int((out.last_hidden_state[0, -1] @ rows.T).argmax())]), out.past_key_values
+
+            return step
+
+        def step(input_ids, past):
+            out = model(input_ids=input_ids, past_key_values=past, use_cache=True, logits_to_keep=1)
+            logits = out.logits[0, -1]
+            if allowed is not None:
+                logits = logits[allowed]
+                return int(allowed[int(logits.argmax())]), out.past_key_values
+            return int(logits.argmax()), out.past_key_values
+
+        return step
 
     def stream(self, messages: list[dict], max_new_tokens: int, vocabulary: str | None = None) -> Iterator[str]:
         """Greedy decoding, yielding text as it is decoded.
@@ -178,21 +215,16 @@ class TransformersGenerator:
         import torch
 
         self.warm_up()
-        tokenizer, model = self._tokenizer, self._model
-        mask = self.vocabulary_mask(vocabulary) if vocabulary else None
-        stop_ids = {i for i in (tokenizer.eos_token_id, model.generation_config.eos_token_id) if isinstance(i, int)}
-        if isinstance(model.generation_config.eos_token_id, list):
-            stop_ids.update(model.generation_config.eos_token_id)
+        tokenizer = self._tokenizer
+        step = self.next_token_scorer(self.allowed_tokens(vocabulary) if vocabulary else None)
+        stop_ids = self.stop_ids()
         input_ids = self.encode(messages)
         generated: list[int] = []
         shown = ""
         past = None
         with torch.inference_mode():
             for _ in range(max_new_tokens):
-                out = model(input_ids=input_ids, past_key_values=past, use_cache=True)
-                past = out.past_key_values
-                logits = out.logits[0, -1]
-                token = int((logits + mask if mask is not None else logits).argmax())
+                token, past = step(input_ids, past)
                 if token in stop_ids:
                     break
                 generated.append(token)

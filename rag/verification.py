@@ -45,13 +45,17 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in NUMBER.findall(text)}
 
 
-def verify(draft: str, evidence: list[str], question: str) -> Check:
+def verify(draft: str, evidence: list[str], question: str, core: str = "", core_context: str = "") -> Check:
     """Checks a draft answer sentence by sentence.
 
     Args:
         draft: the generated text.
         evidence: the evidence texts the prompt numbered [1], [2], ...
         question: the question, whose own terms may be repeated freely.
+        core: the answer-bearing part of evidence [1] (the best evidence without its lead-in);
+            if given, the draft must cite [1] and use at least one of its words that the
+            question does not, so a fluent answer from weaker evidence does not displace it.
+        core_context: the lead-in of evidence [1]; its words do not count as using the core.
 
     Returns:
         The Check; on success its text carries a marker at the end of every sentence.
@@ -97,6 +101,9 @@ def verify(draft: str, evidence: list[str], question: str) -> Check:
         sentences.append(f"{body} {''.join(f'[{n}]' for n in dict.fromkeys(marks))}{end or '.'}")
     if not new_content:
         return Check(False, text, (), "the draft only repeats the question")
+    core_terms = set(terms(core)) - question_terms - set(terms(core_context))
+    if core and (1 not in cited or not set(terms(text)) & core_terms):
+        return Check(False, text, (), "it does not use the best evidence")
     return Check(True, " ".join(sentences), tuple(cited))
 
 

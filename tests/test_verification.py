@@ -57,3 +57,10 @@ def test_streaming_check_stops_at_the_first_unsupported_finished_word():
     assert streaming_problem("The cell was built at Bell", EVIDENCE, QUESTION) == ""
     assert "garage" in streaming_problem("The cell was built in a garage ", EVIDENCE, QUESTION)
     assert "2001" in streaming_problem("It was built in 2001 ", EVIDENCE, QUESTION)
+
+
+def test_a_draft_that_skips_the_best_evidence_is_rejected():
+    core = "The first practical silicon solar cell was built at Bell Labs in 1954."
+    assert verify("It was built at Bell Labs in 1954 [1].", EVIDENCE, QUESTION, core=core).supported
+    check = verify("Most manufacturers guarantee solar panels for 25 years [2].", EVIDENCE, QUESTION, core=core)
+    assert not check.supported and "best evidence" in check.reason
