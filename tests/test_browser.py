@@ -101,7 +101,7 @@ def test_a_question_streams_in_and_shows_its_cited_source(browser, chat_url):
     page.wait_for_function("(d) => d.open", arg=source.element_handle())
     assert "1 billion" in source.locator("mark").inner_text()
     SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(SCREENSHOT), animations="disabled")
     page.close()
 
 
