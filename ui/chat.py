@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rag import RAG, RagError
-from ui.render import answer_html, is_streaming, stopped_html, streaming_html
+from ui.render import answer_html, escape, is_streaming, stopped_html, streaming_html
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def respond(rag: RAG, question: str, chat: list[dict], questions: list[str],
         final = answer_html(stream.answer, turn, rag.document_text)
     except (RagError, ValueError) as exc:
         log.warning("could not answer %r: %s", question, exc)
-        final = f"Sorry, I could not answer that: {exc}"
+        final = escape(f"Sorry, I could not answer that: {exc}")
     yield showing(final)
 
 
