@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 # Everything runs from local files: the models come inside PyPI packages, never from a hub.
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
+# The browser test drives Debian's Chromium (Playwright from PyPI, no downloaded browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install index run test clean
 
@@ -27,7 +30,12 @@ index: install
 run: index
 	$(BIN)/rag serve --index index
 
-test: install
+# Installed only when missing, so `make test` runs the browser test on a fresh Debian machine.
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 clean:

@@ -164,6 +164,16 @@ def evaluate_command(config, questions, index_dir, out):
     click.echo(json.dumps(report.figures(), indent=1))
 
 
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """USER:PASSWORD -> (user, password); None or empty -> None."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not (sep and user and password):
+        raise click.BadParameter("give it as USER:PASSWORD", param_hint="--auth / RAG_AUTH")
+    return user, password
+
+
 @cli.command()
 @click.argument("questions", type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Answer file (default: standard output).")
@@ -211,15 +221,19 @@ def batch(config, questions, out, fmt, index_dir, resume, extractive):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the chat to the network.")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--share", is_flag=True, help="Also open a public Gradio share link.")
+@click.option("--auth", envvar="RAG_AUTH", metavar="USER:PASSWORD",
+              help="Ask visitors for this login when the chat is exposed (--share or another host). Env: RAG_AUTH.")
 @click.pass_obj
-def serve(config, index_dir, host, port, share):
+def serve(config, index_dir, host, port, share, auth):
     """Start the web chat on an index."""
+    from ui.app import exposed, serve as serve_app
+
+    login = parse_auth(auth)
+    if exposed(host, share) and login is None:
+        click.echo(f"warning: the chat is open to anyone who can reach {host if not share else 'the share link'}; "
+                   "add --auth USER:PASSWORD to ask for a login", err=True)
     try:
-        from ui.app import serve as serve_app
-    except ImportError as exc:
-        raise click.ClickException(f"the web chat needs gradio: pip install 'rag[ui]' ({exc})") from exc
-    try:
-        serve_app(open_rag(index_dir, config), host=host, port=port, share=share)
+        serve_app(open_rag(index_dir, config), host=host, port=port, share=share, auth=login)
     except RagError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -1,45 +1,203 @@
-"""The Gradio chat, built only on rag's public API. `rag serve` (and `make run`) launch it."""
+"""The web chat: the Gradio page and its wiring, on rag's public API. `rag serve` launches it.
 
-from rag import RAG, Answer
+One RAG object (models and index loaded once) serves every visitor; each browser session has
+its own chat and its own list of earlier questions (gr.State) for follow-ups.
+"""
+
+from functools import partial
+from types import SimpleNamespace
+
+from rag import RAG, MissingDependencyError
+from ui import chat as actions
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Two answers at a time: answering is CPU-bound (about 1-2 s on two cores), so a third runs no
+# faster beside them; it waits in line with its position shown, and nobody's page freezes.
+ANSWERS_AT_ONCE = 2
+EXAMPLES = [  # about the default corpus
+    "How much did Microsoft invest in OpenAI in 2019?",
+    "Who said that the future of AI must be open and grounded in safety?",
+    "What is Meta doing in the competitive landscape?",
+]
+EMPTY_CHAT = (
+    "**Ask a question about your documents.**\n\n"
+    "Answers stream in with numbered sources [n]: click one to see the quoted passage in its "
+    "paragraph. When the documents do not hold the answer, the chat says so."
+)
+CSS = """
+.rag-text { line-height: 1.6; }
+a.rag-cite { font-weight: 600; font-size: .8em; vertical-align: super; text-decoration: none; padding: 0 1px; }
+.rag-sources { margin-top: .6em; padding-top: .4em; border-top: 1px solid var(--border-color-primary); font-size: .92em; }
+.rag-sources-head { font-weight: 600; opacity: .7; margin-bottom: .2em; }
+details.rag-source { margin: .3em 0; }
+details.rag-source > summary { cursor: pointer; }
+.rag-file { font-family: var(--font-mono); font-weight: 600; }
+.rag-score { opacity: .65; font-size: .9em; }
+.rag-quote { opacity: .85; font-style: italic; }
+.rag-context { margin: .3em 0 .3em 1em; padding: .4em .7em; border-left: 3px solid var(--color-accent);
+               background: var(--background-fill-secondary); border-radius: 4px; }
+.rag-context mark { background: #fde68a; color: #111; padding: 0 2px; border-radius: 2px; }
+.rag-abstained .rag-text { font-weight: 600; }
+.rag-note { opacity: .65; font-style: italic; }
+.rag-cursor { animation: rag-blink 1s steps(2) infinite; }
+@keyframes rag-blink { 50% { opacity: 0; } }
+"""
+# A click on [n] opens its source and scrolls to it (a plain #anchor would only scroll, closed).
+HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a.rag-cite");
+  if (!link) return;
+  const source = document.getElementById(link.getAttribute("href").slice(1));
+  if (!source) return;
+  event.preventDefault();
+  source.open = true;
+  source.scrollIntoView({block: "nearest", behavior: "smooth"});
+});
+</script>"""
 
 
-def format_answer(answer: Answer) -> str:
-    """The final answer in Markdown, with its cited passages under it."""
-    lines = [answer.text]
-    if answer.citations:
-        lines.append("")
-        for c in answer.citations:
-            quote = " ".join(c.quote.split())
-            lines.append(f"**[{c.n}]** `{c.source}` — “{quote}”")
-    return "\n".join(lines)
+def build_app(rag: RAG, examples: list[str] = EXAMPLES):
+    """The chat page for one shared RAG (a gradio.Blocks, not launched yet).
+
+    Args:
+        rag: the answerer every session shares.
+        examples: questions offered for a click.
+    """
+    try:
+        import gradio as gr
+    except ImportError as exc:
+        raise MissingDependencyError("the web chat needs gradio: pip install 'rag[ui]'") from exc
+
+    with gr.Blocks(title="Ask your documents", analytics_enabled=False) as app:
+        page = layout(gr, rag, examples)
+        wire_chat(gr, rag, page)
+        wire_documents(gr, rag, page, app)
+    return app
 
 
-def respond(rag: RAG, message: str, history: list[dict]):
-    """Streams the answer to one chat message, then shows the verified answer with sources."""
-    if not message.strip():
-        yield "Ask a question about the documents."
-        return
-    earlier = [m["content"] for m in history if m.get("role") == "user" and isinstance(m.get("content"), str)]
-    stream = rag.stream(message, history=earlier)
-    text = ""
-    for piece in stream:
-        text += piece
-        yield text
-    yield format_answer(stream.answer)
+def layout(gr, rag: RAG, examples: list[str]) -> SimpleNamespace:
+    """Places the components; returns them by name."""
+    config = rag.config
+    questions = gr.State([])  # this session's earlier questions, for follow-ups
+    pending = gr.State("")  # the question being answered
+    running = gr.State(False)  # whether this session's answer is still coming
+    gr.Markdown("## Ask your documents\nCited answers from the indexed documents, computed on this machine.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="Chat", height=580, placeholder=EMPTY_CHAT, latex_delimiters=[],
+                                 feedback_options=None, buttons=[], elem_id="rag-chat")
+            with gr.Row():
+                box = gr.Textbox(show_label=False, placeholder="Ask a question and press Enter",
+                                 autofocus=True, max_lines=4, scale=6, elem_id="rag-question")
+                send = gr.Button("Ask", variant="primary", scale=0, min_width=90)
+                stop = gr.Button("Stop", variant="stop", scale=0, min_width=90, visible=False)
+                clear = gr.Button("Clear chat", scale=0, min_width=150)
+            picked = gr.Examples(examples, inputs=box, label="Example questions")
+        with gr.Column(scale=2):
+            with gr.Accordion("Documents", open=True):
+                documents = gr.Markdown(actions.document_list(rag), elem_id="rag-documents")
+                upload = gr.File(label="Add documents (.txt .md .html .pdf)", file_count="multiple",
+                                 file_types=list(actions.UPLOAD_TYPES), height=150, elem_id="rag-upload")
+                status = gr.Markdown(elem_id="rag-status")
+                with gr.Row():
+                    doomed = gr.Dropdown(rag.documents, value=None, label="Remove a document", scale=3)
+                    remove = gr.Button("Remove", variant="stop", scale=1, min_width=80)
+            with gr.Accordion("Settings", open=False):
+                top_k = gr.Slider(1, 20, value=config.top_k, step=1, label="Passages searched",
+                                  info="Chunks retrieved for each question.")
+                max_evidence = gr.Slider(1, 6, value=config.max_evidence, step=1, label="Passages used",
+                                         info="Evidence sentences the answer may draw on.")
+                max_new_tokens = gr.Slider(16, 128, value=config.max_new_tokens, step=8, label="Answer length",
+                                           info="Most tokens the model writes.")
+                extractive = gr.Checkbox(value=config.extractive_only, label="Extractive only",
+                                         info="Quote the best passage instead of writing an answer.")
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("gr", "rag", "config", "examples")})
 
 
-def build_app(rag: RAG):
-    import gradio as gr
+def wire_chat(gr, rag: RAG, page: SimpleNamespace):
+    """Question -> streamed answer, with stop and clear."""
+    p = page
 
-    return gr.ChatInterface(
-        lambda message, history: respond(rag, message, history),
-        title="Ask your documents",
-        description=f"Answers come from the {len(rag.documents)} documents in the index, with numbered sources.",
-        examples=["How much did Microsoft invest in OpenAI in 2019?", "What is Meta doing in the competitive landscape?"],
-        concurrency_limit=2,
-    )
+    def take(message, chat, running):
+        if running:  # one answer at a time per session; the typed text stays in the box
+            raise gr.Error("An answer is still coming.", visible=False, print_exception=False)
+        return *actions.take_question(message, chat), True, gr.Button(visible=False), gr.Button(visible=True)
+
+    def answer(question, chat, asked, k, evidence, tokens, quote_only):
+        yield from actions.respond(rag, question, chat, asked, top_k=int(k), max_evidence=int(evidence),
+                                   max_new_tokens=int(tokens), extractive_only=bool(quote_only))
+
+    def done(chat):
+        # Runs when the answer ends or is stopped: only then has the stream stopped updating.
+        # A finished chat is left alone, so a Clear clicked meanwhile is not undone.
+        marked = actions.mark_stopped(chat)
+        return gr.skip() if marked == chat else marked, False, gr.Button(visible=True), gr.Button(visible=False)
+
+    def answer_after(trigger):
+        taken = trigger(take, [p.box, p.chatbot, p.running], [p.box, p.pending, p.chatbot, p.running, p.send, p.stop],
+                        queue=False)
+        answering = taken.success(
+            answer, [p.pending, p.chatbot, p.questions, p.top_k, p.max_evidence, p.max_new_tokens, p.extractive],
+            [p.chatbot, p.questions], concurrency_id="answer", concurrency_limit=ANSWERS_AT_ONCE)
+        answering.then(done, [p.chatbot], [p.chatbot, p.running, p.send, p.stop], queue=False)
+        return answering
+
+    answering = [
+        answer_after(partial(gr.on, [p.box.submit, p.send.click])),
+        answer_after(p.picked.load_input_event.then),  # a click on an example asks it
+    ]
+    p.stop.click(None, None, None, cancels=answering, queue=False)
+
+    def cleared():
+        return [], [], "", False, gr.Button(visible=True), gr.Button(visible=False)
+
+    for trigger in (p.clear.click, p.chatbot.clear):  # the button, and the chat's own bin
+        trigger(cleared, None, [p.chatbot, p.questions, p.pending, p.running, p.send, p.stop], cancels=answering,
+                queue=False)
 
 
-def serve(rag: RAG, host: str = "127.0.0.1", port: int = 7860, share: bool = False):
+def wire_documents(gr, rag: RAG, page: SimpleNamespace, app):
+    """Upload, remove, and the list of indexed documents."""
+    p = page
+
+    def documents_now():
+        return actions.document_list(rag), gr.Dropdown(choices=rag.documents, value=None)
+
+    def on_upload(paths, progress=gr.Progress()):
+        progress(0, desc="Reading files")
+        message = actions.add_documents(rag, paths, lambda n, total: progress((n, total), desc="Embedding"))
+        return message, *documents_now(), None
+
+    def on_remove(source):
+        return actions.remove_document(rag, source), *documents_now()
+
+    # Index changes run one at a time (rag serialises them anyway), beside the answers.
+    p.upload.upload(on_upload, [p.upload], [p.status, p.documents, p.doomed, p.upload],
+                    concurrency_id="index", concurrency_limit=1)
+    p.remove.click(on_remove, [p.doomed], [p.status, p.documents, p.doomed], concurrency_id="index", concurrency_limit=1)
+    app.load(documents_now, None, [p.documents, p.doomed], queue=False)  # another visitor may have changed them
+
+
+def exposed(host: str, share: bool) -> bool:
+    """Whether the chat can be reached from beyond this machine."""
+    return share or host not in LOCAL_HOSTS
+
+
+def serve(rag: RAG, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+          auth: tuple[str, str] | None = None, block: bool = True):
+    """Loads the models, then serves the chat.
+
+    Args:
+        rag: the answerer.
+        host, port: where to listen; 127.0.0.1 keeps it on this machine.
+        share: also open a public Gradio link.
+        auth: (user, password) asked of visitors; used only when the chat is exposed
+            (another host than this machine, or share).
+        block: wait until the server stops; False returns the running app (tests).
+    """
     rag.warm_up()
-    build_app(rag).queue().launch(server_name=host, server_port=port, share=share)
+    app = build_app(rag).queue(default_concurrency_limit=ANSWERS_AT_ONCE)
+    app.launch(server_name=host, server_port=port, share=share, auth=auth if exposed(host, share) else None,
+               css=CSS, head=HEAD, ssr_mode=False, prevent_thread_lock=not block, quiet=not block)
+    return app
+
