@@ -20,7 +20,7 @@ from rag.evidence import FEATURES
 
 def labelled_candidates(rag: RAG, item: dict) -> tuple[np.ndarray, np.ndarray]:
     answerer = rag.answerer
-    evidence = answerer.find_evidence(item["question"], [], rag.options(), {})
+    evidence = answerer.find_evidence(item["question"], item["question"], rag.options(), {})
     phrases = item.get("answers") or item.get("answers_all") or []
     docs = tuple(item.get("docs", []))
     labels = [

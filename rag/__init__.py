@@ -15,6 +15,7 @@ from rag.errors import (
     ConfigError,
     DocumentError,
     EmptyCorpusError,
+    IndexFormatError,
     IndexMismatchError,
     IndexNotFoundError,
     MissingDependencyError,
@@ -25,6 +26,6 @@ from rag.indexing import IndexReport
 
 __all__ = [
     "RAG", "Answer", "AnswerStream", "Citation", "Config", "IndexReport", "RagError", "ConfigError",
-    "DocumentError", "EmptyCorpusError", "IndexMismatchError", "IndexNotFoundError",
+    "DocumentError", "EmptyCorpusError", "IndexFormatError", "IndexMismatchError", "IndexNotFoundError",
     "MissingDependencyError", "ModelNotFoundError",
 ]

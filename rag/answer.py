@@ -107,21 +107,29 @@ class Options:
         return cls(**values)
 
 
-def standalone_query(question: str, history: list[str]) -> str:
-    """The retrieval query for a question that may lean on the previous one.
+CONNECTIVE = re.compile(r"^\s*(?:and|but|also|so|then|ok|okay)\b[\s,]*", re.IGNORECASE)
+LEANS_ON_CONTEXT = re.compile(r"^(?:what about|how about|and|but|also|so|then|why|how come)\b|\b(?:it|its|they|them|their|that|this|those|these|he|she|his|her)\b", re.IGNORECASE)
+NUMBER_PHRASE = re.compile(r"\s*\b(?:in|on|by|since|during|for|from|until|of)?\s*\d[\d,.]*\b", re.IGNORECASE)
 
-    A follow-up ("and in 2023?", "what about Google?") is short or starts with a connective;
-    its query carries the previous question along so retrieval knows the topic.
+
+def follow_up(question: str) -> str:
+    """A follow-up without its leading connective ("and how much in 2023?" -> "how much in 2023?")."""
+    return CONNECTIVE.sub("", question).strip() or question
+
+
+def standalone_query(question: str, history: list[str]) -> str:
+    """The question as it stands alone, for a question that may lean on the previous one.
+
+    A follow-up ("and how much in 2023?", "what about Google?") is short, starts with a
+    connective or refers back with a pronoun; the previous question is carried along so
+    retrieval knows the topic, minus any numbers the follow-up replaces with its own.
     """
-    if not history:
+    if not history or not (len(terms(question)) <= 2 or LEANS_ON_CONTEXT.search(question)):
         return question
-    lowered = question.lower().strip()
-    leans = (
-        len(terms(question)) <= 2
-        or re.match(r"^(and|but|also|so|then|what about|how about|and what|why|how come)\b", lowered)
-        or re.search(r"\b(it|its|they|them|their|that|this|those|these|he|she|his|her)\b", lowered)
-    )
-    return f"{history[-1]} {question}" if leans else question
+    previous = history[-1].strip()
+    if re.search(r"\d", question):
+        previous = " ".join(NUMBER_PHRASE.sub("", previous).split())
+    return f"{previous} {follow_up(question)}"
 
 
 def display_text(quote: str) -> str:
@@ -157,17 +165,26 @@ class Answerer:
         text = self.store.documents[unit.source].text
         return Citation(n, unit.source, unit.quote_start, unit.end, text[unit.quote_start:unit.end], evidence.score)
 
-    def find_evidence(self, question: str, history: list[str], options: Options, timings: dict,
+    def find_evidence(self, query: str, asked: str, options: Options, timings: dict,
                       query_vector=None) -> list[Evidence]:
-        query = standalone_query(question, history)
+        """Retrieves chunks for `query` and scores their units.
+
+        Args:
+            query: the question as it stands alone.
+            asked: what is asked now (a follow-up without its context): its form decides what
+                an answer must contain.
+            options: per-call settings.
+            timings: filled with retrieve and evidence milliseconds.
+            query_vector: `query` already embedded, if it was.
+        """
         start = time.perf_counter()
-        if query_vector is None or query != question:
+        if query_vector is None:
             query_vector = self.embedder.embed([query])[0]
         query_terms = terms(query)
         hits = self.retriever.search(query_vector, query_terms, options.top_k)
         timings["retrieve"] = ms_since(start)
         start = time.perf_counter()
-        evidence = self.selector.select(question, query_vector, query_terms, hits)
+        evidence = self.selector.select(asked, query_vector, query_terms, hits)
         timings["evidence"] = ms_since(start)
         return evidence
 
@@ -191,15 +208,17 @@ class Answerer:
         options = options or Options.from_config(self.config)
         started = time.perf_counter()
         timings: dict = {}
-        evidence = self.find_evidence(question, history or [], options, timings, query_vector)
+        query = standalone_query(question, history or [])
+        asked = follow_up(question) if query != question else question
+        evidence = self.find_evidence(query, asked, options, timings, query_vector if query == question else None)
         passages = tuple(self.citation(i, e) for i, e in enumerate(evidence[:5], 1))
         if not evidence or evidence[0].score < self.config.min_evidence:
             yield ABSTAIN_TEXT
             return self.finish(question, ABSTAIN_TEXT, (), ABSTAINED, passages, timings, started)
-        chosen = [e for e in evidence[: options.max_evidence] if e.score >= evidence[0].score - EVIDENCE_MARGIN]
+        chosen = distinct(e for e in evidence if e.score >= evidence[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
         draft = ""
         if not options.extractive_only and self.generator is not None:
-            check, draft = yield from self.generate(question, chosen, options, timings)
+            check, draft = yield from self.generate(query, chosen, options, timings)
             if check is not None and check.supported:
                 text, citations = renumber(check.text, [self.citation(n, chosen[n - 1]) for n in check.cited])
                 return self.finish(question, text, citations, GENERATED, passages, timings, started)
@@ -236,6 +255,17 @@ class Answerer:
     def finish(self, question, text, citations, method, passages, timings, started) -> Answer:
         timings["total"] = ms_since(started)
         return Answer(question, text, tuple(citations), method == ABSTAINED, method, passages, timings)
+
+
+def distinct(evidence) -> list[Evidence]:
+    """Drops evidence whose text repeats a better one's (a sentence also shown with the one
+    before it, or the same sentence in two files), so the model sees each fact once."""
+    kept: list[Evidence] = []
+    for e in evidence:
+        text = " ".join(e.unit.text.split())
+        if not any(text in " ".join(k.unit.full_text.split()) or " ".join(k.unit.text.split()) in e.unit.full_text for k in kept):
+            kept.append(e)
+    return kept
 
 
 def renumber(text: str, citations: list[Citation]) -> tuple[str, tuple[Citation, ...]]:

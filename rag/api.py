@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.answer import Answer, Answerer, Options
 from rag.config import Config
+from rag.documents import read_document
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import DocumentError, RagError
 from rag.generation import Generator, TransformersGenerator
@@ -167,17 +168,23 @@ class RAG:
             return report
 
     def add_files(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> IndexReport:
-        """Copies files into the corpus folder and indexes them.
+        """Copies readable files into the corpus folder and indexes them.
 
-        Raises:
-            DocumentError: a path is not a file.
+        A file that cannot be read is not copied (the corpus keeps only usable documents); it
+        is named with the reason in the report's `skipped`.
         """
         corpus = self.corpus_dir
+        unreadable = {}
         for path in map(Path, paths):
-            if not path.is_file():
-                raise DocumentError(path, "no such file")
+            try:
+                read_document(path, path.parent)
+            except DocumentError as exc:
+                unreadable[path.name] = exc.reason
+                continue
             shutil.copyfile(path, corpus / path.name)
-        return self.update(progress=progress)
+        report = self.update(progress=progress)
+        report.skipped.update(unreadable)
+        return report
 
     def remove_document(self, source: str) -> IndexReport:
         """Deletes a document from the corpus folder and from the index."""

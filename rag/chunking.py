@@ -58,8 +58,9 @@ class Unit:
 
     @property
     def full_text(self) -> str:
-        """The unit with its lead-in, as it is scored and quoted."""
-        return f"{self.lead_in} {self.text.strip()}" if self.lead_in else self.text.strip()
+        """The unit with its lead-in (and without a list marker), as it is scored and shown."""
+        body = BULLET.sub("", self.text.strip(), count=1) if self.kind == ITEM else self.text.strip()
+        return f"{self.lead_in} {body}" if self.lead_in else body
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ class IndexMismatchError(RagError):
     """The index on disk was built with other settings than the ones asked for."""
 
 
+class IndexFormatError(IndexMismatchError):
+    """The index was written by a version of rag that splits or stores text differently."""
+
+
 class ModelNotFoundError(RagError):
     """A model named in the config cannot be found locally."""
 

@@ -13,7 +13,7 @@ from rag.chunking import HEADING, Chunk, Unit, make_chunks, split_units
 from rag.config import Config
 from rag.documents import Document, list_files, read_document, sha256_bytes
 from rag.embedding import Embedder
-from rag.errors import DocumentError, EmptyCorpusError, IndexMismatchError, IndexNotFoundError
+from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
 from rag.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,9 @@ def open_previous(index_dir: Path, config: Config, rebuild: bool) -> Store | Non
         return Store.load(index_dir, config)
     except IndexNotFoundError:
         return None
-    except IndexMismatchError:
-        raise
+    except IndexFormatError as exc:
+        log.warning("%s; rebuilding", exc)
+        return None
 
 
 def read_corpus(corpus_dir: Path, previous: Store | None, report: IndexReport) -> dict[str, Document]:

@@ -23,11 +23,12 @@ from rag import __version__
 from rag.chunking import Chunk, Unit
 from rag.config import INDEX_FIELDS, Config
 from rag.documents import Document
-from rag.errors import IndexMismatchError, IndexNotFoundError, MissingDependencyError
+from rag.errors import IndexFormatError, IndexMismatchError, IndexNotFoundError, MissingDependencyError
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+# Bumped whenever units, chunks or what is embedded change, so an old index is rebuilt.
+FORMAT = 2
 MANIFEST = "manifest.json"
 
 
@@ -162,9 +163,9 @@ def read_manifest(index_dir: Path) -> dict:
     except (OSError, json.JSONDecodeError) as exc:
         raise IndexMismatchError(f"the index manifest {path} is unreadable ({exc}); rebuild the index with `rag index`") from exc
     if manifest.get("format") != FORMAT:
-        raise IndexMismatchError(
+        raise IndexFormatError(
             f"the index in {index_dir} has format {manifest.get('format')}, this rag reads format {FORMAT}; "
-            "rebuild it with `rag index --rebuild`"
+            "rebuild it with `rag index`"
         )
     if not (index_dir / manifest.get("data", "?")).is_dir():
         raise IndexMismatchError(f"the index in {index_dir} is missing its data folder; rebuild it with `rag index --rebuild`")

@@ -93,9 +93,18 @@ def test_empty_question_is_refused(fake_rag):
 
 def test_follow_up_questions_carry_the_topic():
     history = ["What is the Nightjet network?"]
-    assert standalone_query("and who runs it?", history) == "What is the Nightjet network? and who runs it?"
+    assert standalone_query("and who runs it?", history) == "What is the Nightjet network? who runs it?"
     assert standalone_query("How much does a sleeper cabin cost?", history) == "How much does a sleeper cabin cost?"
     assert standalone_query("and who runs it?", []) == "and who runs it?"
+    years = ["How much did Microsoft invest in OpenAI in 2019?"]
+    assert standalone_query("and how much in 2023?", years) == "How much did Microsoft invest in OpenAI? how much in 2023?"
+
+
+def test_a_follow_up_is_answered_about_the_earlier_topic(fake_rag):
+    follow = fake_rag.ask("And who runs it?", history=["What is the Nightjet network?"])
+    assert follow.citations and follow.citations[0].source == "notes/trains.html"
+    assert "ÖBB" in follow.text
+    assert "Question: What is the Nightjet network? who runs it?" in fake_rag.generator.prompts[-1][-1]["content"]
 
 
 def test_display_text_turns_a_list_into_one_line():

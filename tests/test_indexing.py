@@ -111,3 +111,28 @@ def test_vectors_survive_a_round_trip(corpus, tmp_path, fake_config):
     assert loaded.chunks == rag.store.chunks and loaded.units == rag.store.units
     assert (loaded.chunk_vectors == rag.store.chunk_vectors).all()
     assert (loaded.unit_vectors == rag.store.unit_vectors).all()
+
+
+def test_an_index_from_an_older_rag_is_refused_on_open_and_rebuilt_by_index(corpus, tmp_path, fake_config):
+    index = tmp_path / "index"
+    build(corpus, index, fake_config)
+    manifest = json.loads((index / MANIFEST).read_text())
+    (index / MANIFEST).write_text(json.dumps(dict(manifest, format=manifest["format"] - 1)))
+    with pytest.raises(IndexMismatchError, match="rag index"):
+        RAG.open(index, embedder=FakeEmbedder())
+    rag = build(corpus, index, fake_config)
+    assert sorted(rag.report.added) == ["bees.md", "notes/trains.html", "solar.txt"]
+    assert RAG.open(index, embedder=FakeEmbedder()).documents == rag.documents
+
+
+def test_added_files_are_indexed_and_unreadable_ones_not_copied(fake_rag, tmp_path):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "volcano.txt").write_text("Volcanoes erupt molten rock called lava.")
+    (uploads / "scan.pdf").write_bytes(b"%PDF-1.4 garbage")
+    report = fake_rag.add_files([uploads / "volcano.txt", uploads / "scan.pdf"])
+    assert report.added == ["volcano.txt"] and "PDF" in report.skipped["scan.pdf"]
+    assert not (fake_rag.corpus_dir / "scan.pdf").exists()
+    assert fake_rag.ask("What do volcanoes erupt?").citations[0].source == "volcano.txt"
+    fake_rag.remove_document("volcano.txt")
+    assert "volcano.txt" not in fake_rag.documents and not (fake_rag.corpus_dir / "volcano.txt").exists()
