@@ -2,8 +2,9 @@
 
 For every question of the sets given, every candidate unit is labelled 1 when it contains one
 of the question's answer phrases and lies in a file that holds the answer, else 0 (all units of
-an unanswerable question are 0). Prints the fitted weights and, per question, the best score,
-so the abstention threshold (Config.min_evidence) can be read off.
+an unanswerable question are 0). Units whose form mismatches the question are left out of the
+fit (rag scales their score by MISMATCH_FACTOR instead). Prints the fitted weights and, per
+question, the best score, so the abstention threshold (Config.min_evidence) can be read off.
 
     .venv/bin/python benchmarks/fit_evidence.py eval/dev_qa.jsonl benchmarks/extra_qa.jsonl
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from rag import RAG, Config
 from rag.evaluation import contains_phrase, load_questions
-from rag.evidence import FEATURES
+from rag.evidence import FEATURES, MISMATCH_FACTOR
 
 
 def labelled_candidates(rag: RAG, item: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -43,14 +44,18 @@ def main():
     rag = RAG.open(args.index, Config(extractive_only=True))
     items = [item for path in args.questions for item in load_questions(path)]
     data = [labelled_candidates(rag, item) for item in items]
+    data = [(x.reshape(-1, len(FEATURES)), y) for x, y in data]
     x = np.concatenate([d[0] for d in data])
     y = np.concatenate([d[1] for d in data])
-    model = LogisticRegression(C=args.c, max_iter=1000).fit(x, y)
-    print("WEIGHTS =", tuple(round(float(w), 2) for w in model.coef_[0]), " # " + ", ".join(FEATURES))
+    matched = x[:, 5] == 0
+    model = LogisticRegression(C=args.c, max_iter=1000).fit(x[matched, :5], y[matched])
+    print("WEIGHTS =", tuple(round(float(w), 2) for w in model.coef_[0]), " # " + ", ".join(FEATURES[:5]))
     print("BIAS =", round(float(model.intercept_[0]), 2))
     rows = []
     for item, (features, labels) in zip(items, data):
-        probs = model.predict_proba(features)[:, 1] if len(features) else np.zeros(1)
+        probs = np.zeros(1)
+        if len(features):
+            probs = model.predict_proba(features[:, :5])[:, 1] * np.where(features[:, 5] > 0, MISMATCH_FACTOR, 1.0)
         top = int(np.argmax(probs))
         rows.append((float(probs.max()), bool(item.get("unanswerable")), item["id"], bool(len(labels) and labels[top])))
     rows.sort()
