@@ -188,9 +188,23 @@ class Answerer:
         timings["evidence"] = ms_since(start)
         return evidence
 
-    def prompt(self, question: str, evidence: list[Evidence]) -> list[dict]:
-        sources = "\n".join(f"[{i}] {display_text(e.unit.full_text)}" for i, e in enumerate(evidence, 1))
-        return [{"role": "user", "content": PROMPT.format(sources=sources, question=question)}]
+    def prompt(self, plan: "Plan") -> list[dict]:
+        sources = "\n".join(f"[{i}] {display_text(e.unit.full_text)}" for i, e in enumerate(plan.chosen, 1))
+        return [{"role": "user", "content": PROMPT.format(sources=sources, question=plan.query)}]
+
+    def plan(self, question: str, history: list[str] | None, options: Options, query_vector=None) -> "Plan":
+        """Everything before generation: the standalone query, the evidence, and what to show."""
+        started = time.perf_counter()
+        timings: dict = {}
+        query = standalone_query(question, history or [])
+        asked = follow_up(question) if query != question else question
+        evidence = self.find_evidence(query, asked, options, timings, query_vector if query == question else None)
+        passages = tuple(self.citation(i, e) for i, e in enumerate(evidence[:5], 1))
+        chosen = []
+        if evidence and evidence[0].score >= self.config.min_evidence:
+            chosen = distinct(e for e in evidence if e.score >= evidence[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
+        generate = bool(chosen) and not options.extractive_only and self.generator is not None
+        return Plan(question, query, chosen, passages, generate, timings, started)
 
     def stream(self, question: str, history: list[str] | None = None, options: Options | None = None,
                query_vector=None) -> Iterator[str]:
@@ -206,55 +220,105 @@ class Answerer:
             query_vector: the question already embedded (batch mode embeds all at once).
         """
         options = options or Options.from_config(self.config)
-        started = time.perf_counter()
-        timings: dict = {}
-        query = standalone_query(question, history or [])
-        asked = follow_up(question) if query != question else question
-        evidence = self.find_evidence(query, asked, options, timings, query_vector if query == question else None)
-        passages = tuple(self.citation(i, e) for i, e in enumerate(evidence[:5], 1))
-        if not evidence or evidence[0].score < self.config.min_evidence:
-            yield ABSTAIN_TEXT
-            return self.finish(question, ABSTAIN_TEXT, (), ABSTAINED, passages, timings, started)
-        chosen = distinct(e for e in evidence if e.score >= evidence[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
-        draft = ""
-        if not options.extractive_only and self.generator is not None:
-            check, draft = yield from self.generate(query, chosen, options, timings)
-            if check is not None and check.supported:
-                text, citations = renumber(check.text, [self.citation(n, chosen[n - 1]) for n in check.cited])
-                return self.finish(question, text, citations, GENERATED, passages, timings, started)
-        citation = self.citation(1, chosen[0])
-        text = f"{display_text(citation.quote)} [1]"
-        if not draft:
-            yield text  # a rejected draft was already streamed: callers show Answer.text instead
-        return self.finish(question, text, (citation,), EXTRACTIVE, passages, timings, started)
-
-    def generate(self, question: str, chosen: list[Evidence], options: Options, timings: dict):
-        """Streams the model's draft; returns (Check or None if abandoned, the draft)."""
-        texts = [e.unit.full_text for e in chosen]
+        plan = self.plan(question, history, options, query_vector)
+        if not plan.generate:
+            answer = self.conclude(plan, None)
+            yield answer.text
+            return answer
         start = time.perf_counter()
         draft = ""
-        check = None
-        vocabulary = "\n".join(texts + [question])
-        for piece in self.generator.stream(self.prompt(question, chosen), options.max_new_tokens, vocabulary):
+        for piece in self.generator.stream(self.prompt(plan), options.max_new_tokens, plan.vocabulary):
             draft += piece
             yield piece
-            problem = streaming_problem(draft, texts, question)
-            if problem:
-                # No later token can make this draft pass; stop paying for it.
-                log.info("draft abandoned (%s): %r", problem, draft)
+            if self.hopeless(plan, draft):
                 break
-        else:
-            verify_start = time.perf_counter()
-            check = verify(draft, texts, question, core=chosen[0].unit.text, core_context=chosen[0].unit.lead_in)
-            timings["verify"] = ms_since(verify_start)
-            if not check.supported:
-                log.info("draft rejected (%s): %r", check.reason, draft)
-        timings["generate"] = ms_since(start) - timings.get("verify", 0.0)
-        return check, draft
+        plan.timings["generate"] = ms_since(start)
+        answer = self.conclude(plan, draft)
+        if not draft:
+            yield answer.text
+        # A rejected draft was already streamed: callers show Answer.text instead.
+        return answer
 
-    def finish(self, question, text, citations, method, passages, timings, started) -> Answer:
-        timings["total"] = ms_since(started)
-        return Answer(question, text, tuple(citations), method == ABSTAINED, method, passages, timings)
+    def answer_batch(self, questions: list[str], query_vectors, options: Options) -> list[Answer]:
+        """Answers several questions, generating their drafts side by side.
+
+        Args:
+            questions: the questions (no conversation history).
+            query_vectors: the questions, embedded.
+            options: per-call settings.
+        """
+        plans = [self.plan(q, None, options, v) for q, v in zip(questions, query_vectors)]
+        todo = [p for p in plans if p.generate]
+        drafts: dict[int, str] = {}
+        if todo:
+            start = time.perf_counter()
+            replies = self.generator.generate_batch(
+                [self.prompt(p) for p in todo], options.max_new_tokens, [p.vocabulary for p in todo],
+                give_up=lambda row, text: self.hopeless(todo[row], text),
+            )
+            spent = ms_since(start)
+            for plan, reply in zip(todo, replies):
+                plan.timings["generate"] = spent
+                drafts[id(plan)] = reply
+        return [self.conclude(p, drafts.get(id(p))) for p in plans]
+
+    def hopeless(self, plan: "Plan", draft: str) -> bool:
+        problem = streaming_problem(draft, plan.texts, plan.query)
+        if problem:
+            # No later token can make this draft pass; stop paying for it.
+            log.info("draft abandoned (%s): %r", problem, draft)
+        return bool(problem)
+
+    def conclude(self, plan: "Plan", draft: str | None) -> Answer:
+        """The final Answer: the verified draft, else the best evidence quoted, else an abstention."""
+        if not plan.chosen:
+            return self.finish(plan, ABSTAIN_TEXT, (), ABSTAINED)
+        if draft is not None and not streaming_problem(draft, plan.texts, plan.query):
+            start = time.perf_counter()
+            best = plan.chosen[0].unit
+            check = verify(draft, plan.texts, plan.query, core=best.text, core_context=best.lead_in)
+            plan.timings["verify"] = ms_since(start)
+            if check.supported:
+                text, citations = renumber(check.text, [self.citation(n, plan.chosen[n - 1]) for n in check.cited])
+                return self.finish(plan, text, citations, GENERATED)
+            log.info("draft rejected (%s): %r", check.reason, draft)
+        citation = self.citation(1, plan.chosen[0])
+        return self.finish(plan, f"{display_text(citation.quote)} [1]", (citation,), EXTRACTIVE)
+
+    def finish(self, plan: "Plan", text: str, citations, method: str) -> Answer:
+        plan.timings["total"] = ms_since(plan.started)
+        return Answer(plan.question, text, tuple(citations), method == ABSTAINED, method, plan.passages, plan.timings)
+
+
+@dataclass
+class Plan:
+    """One question's state between evidence selection and the final answer.
+
+    Attributes:
+        question: as asked.
+        query: the question as it stands alone (with a follow-up's context).
+        chosen: the evidence shown to the model and cited; empty means abstain.
+        passages: the closest evidence, for display.
+        generate: whether the model writes a draft.
+        timings: milliseconds per stage so far.
+        started: perf_counter() when answering began.
+    """
+
+    question: str
+    query: str
+    chosen: list[Evidence]
+    passages: tuple[Citation, ...]
+    generate: bool
+    timings: dict
+    started: float
+
+    @property
+    def texts(self) -> list[str]:
+        return [e.unit.full_text for e in self.chosen]
+
+    @property
+    def vocabulary(self) -> str:
+        return "\n".join(self.texts + [self.query])
 
 
 def distinct(evidence) -> list[Evidence]:

@@ -17,6 +17,11 @@ from rag.store import Store, read_manifest
 
 log = logging.getLogger(__name__)
 
+# Drafts generated side by side in batch mode: each step reads the model's weights once for all
+# of them. On the dev + extra questions (2 cores): 4 -> 90, 8 -> 120, 16 -> 141, 32 -> 149
+# questions a minute, against 59 one by one; 16 keeps most of the gain with small steps of output.
+BATCH_SIZE = 16
+
 
 class AnswerStream:
     """Iterate for the answer text as it is generated; `answer` is set when iteration ends.
@@ -150,13 +155,14 @@ class RAG:
         return list(self.answer_each(list(questions), **overrides))
 
     def answer_each(self, questions: list[str], **overrides) -> Iterator[Answer]:
-        """Like ask_many, but yields each Answer as soon as it is ready."""
+        """Like ask_many, but yields the Answers as they are ready (a batch of drafts at a time)."""
         questions = [check_question(q) for q in questions]
         options = self.options(**overrides)
         vectors = self.embedder.embed(questions) if questions else []
         answerer = self.answerer
-        for question, vector in zip(questions, vectors):
-            yield AnswerStream(answerer.stream(question, None, options, vector)).result()
+        for start in range(0, len(questions), BATCH_SIZE):
+            end = start + BATCH_SIZE
+            yield from answerer.answer_batch(questions[start:end], vectors[start:end], options)
 
     def update(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Re-reads the corpus folder and indexes what changed."""

@@ -55,6 +55,10 @@ class ScriptedGenerator:
             yield piece
 
 
+    def generate_batch(self, prompts, max_new_tokens, vocabularies, give_up=None):
+        return ["".join(self.stream(messages, max_new_tokens)) for messages in prompts]
+
+
 def source_sentence(messages, n: int = 1) -> str:
     """The text of source [n] in a prompt."""
     match = re.search(rf"^\[{n}\] (.*)$", messages[-1]["content"], re.MULTILINE)

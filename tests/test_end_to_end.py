@@ -61,3 +61,12 @@ def test_cli_index_then_ask_json(tmp_path):
     assert "Nadella" in row["answer"] and row["citations"][0]["source"].startswith("003")
     result = runner.invoke(cli, ["ask", "--index", str(tmp_path / "missing"), "anything?"])
     assert result.exit_code != 0 and "rag index" in result.output
+
+
+def test_batched_drafts_match_one_by_one(real_rag):
+    questions = [item["question"] for item in load_questions(REPO / "eval" / "dev_qa.jsonl")]
+    one_by_one = [real_rag.ask(q) for q in questions]
+    batched = real_rag.ask_many(questions)
+    assert [a.text for a in batched] == [a.text for a in one_by_one]
+    assert [a.method for a in batched] == [a.method for a in one_by_one]
+    assert any(a.method == "generated" for a in batched)
