@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from rag.config import Config
 from rag.embedding import Embedder
+from rag.conversation import follow_up, standalone_query
 from rag.evidence import Evidence, EvidenceSelector
 from rag.generation import Generator
 from rag.lexical import terms
@@ -105,31 +106,6 @@ class Options:
         values = {k: getattr(config, k) for k in ("top_k", "max_evidence", "max_new_tokens", "extractive_only")}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-
-CONNECTIVE = re.compile(r"^\s*(?:and|but|also|so|then|ok|okay)\b[\s,]*", re.IGNORECASE)
-LEANS_ON_CONTEXT = re.compile(r"^(?:what about|how about|and|but|also|so|then|why|how come)\b|\b(?:it|its|they|them|their|that|this|those|these|he|she|his|her)\b", re.IGNORECASE)
-NUMBER_PHRASE = re.compile(r"\s*\b(?:in|on|by|since|during|for|from|until|of)?\s*\d[\d,.]*\b", re.IGNORECASE)
-
-
-def follow_up(question: str) -> str:
-    """A follow-up without its leading connective ("and how much in 2023?" -> "how much in 2023?")."""
-    return CONNECTIVE.sub("", question).strip() or question
-
-
-def standalone_query(question: str, history: list[str]) -> str:
-    """The question as it stands alone, for a question that may lean on the previous one.
-
-    A follow-up ("and how much in 2023?", "what about Google?") is short, starts with a
-    connective or refers back with a pronoun; the previous question is carried along so
-    retrieval knows the topic, minus any numbers the follow-up replaces with its own.
-    """
-    if not history or not (len(terms(question)) <= 2 or LEANS_ON_CONTEXT.search(question)):
-        return question
-    previous = history[-1].strip()
-    if re.search(r"\d", question):
-        previous = " ".join(NUMBER_PHRASE.sub("", previous).split())
-    return f"{previous} {follow_up(question)}"
 
 
 def display_text(quote: str) -> str:

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from rag import RAG
-from rag.answer import display_text, standalone_query
+from rag.answer import display_text
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 
 QUESTIONS = [
@@ -89,15 +89,6 @@ def test_timings_cover_each_stage(fake_rag):
 def test_empty_question_is_refused(fake_rag):
     with pytest.raises(ValueError):
         fake_rag.ask("   ")
-
-
-def test_follow_up_questions_carry_the_topic():
-    history = ["What is the Nightjet network?"]
-    assert standalone_query("and who runs it?", history) == "What is the Nightjet network? who runs it?"
-    assert standalone_query("How much does a sleeper cabin cost?", history) == "How much does a sleeper cabin cost?"
-    assert standalone_query("and who runs it?", []) == "and who runs it?"
-    years = ["How much did Microsoft invest in OpenAI in 2019?"]
-    assert standalone_query("and how much in 2023?", years) == "How much did Microsoft invest in OpenAI? how much in 2023?"
 
 
 def test_a_follow_up_is_answered_about_the_earlier_topic(fake_rag):

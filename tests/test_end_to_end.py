@@ -70,3 +70,22 @@ def test_batched_drafts_match_one_by_one(real_rag):
     assert [a.text for a in batched] == [a.text for a in one_by_one]
     assert [a.method for a in batched] == [a.method for a in one_by_one]
     assert any(a.method == "generated" for a in batched)
+
+
+def test_models_can_be_named_by_folder(real_rag, tmp_path):
+    """Users with other weights name a local folder; here, the default models' own folders."""
+    from rag import RAG, Config
+    from rag.embedding import resolve_embedder
+    from rag.generation import TransformersGenerator
+    from rag.gguf import resolve_generator
+
+    _, embedder_folder = resolve_embedder("default")
+    _, generator_folder = resolve_generator("default", Config().cache_path)
+    config = Config(embedder=embedder_folder, generator=generator_folder)
+    shutil.copytree(REPO / "corpus", tmp_path / "corpus")
+    rag = RAG.build(tmp_path / "corpus", tmp_path / "index", config)
+    assert rag.store.settings["embedder"] == embedder_folder
+    answer = rag.ask("Who said that the future of AI must be open and grounded in safety?")
+    assert "Nadella" in answer.text
+    reply = "".join(TransformersGenerator(config).stream([{"role": "user", "content": "Say hello."}], 8))
+    assert reply.strip()
