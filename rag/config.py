@@ -45,16 +45,19 @@ class Config:
     cache_dir: str | None = None
 
     def __post_init__(self):
-        for name in ("chunk_chars", "top_k", "max_evidence", "max_new_tokens"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("chunk_chars", "chunk_overlap", "top_k", "max_evidence", "max_new_tokens"):
+            value, least = getattr(self, name), 0 if name == "chunk_overlap" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ConfigError(f"{name} must be a whole number of at least {least}, got {value!r}")
         if self.chunk_chars < 100:
             raise ConfigError(f"chunk_chars must be at least 100, got {self.chunk_chars}")
         if not 0 <= self.chunk_overlap < self.chunk_chars // 2:
             raise ConfigError(
                 f"chunk_overlap must be between 0 and half of chunk_chars, got {self.chunk_overlap}"
             )
-        if not 0.0 <= self.min_evidence <= 1.0:
+        if not isinstance(self.extractive_only, bool):
+            raise ConfigError(f"extractive_only must be true or false, got {self.extractive_only!r}")
+        if not isinstance(self.min_evidence, (int, float)) or not 0.0 <= self.min_evidence <= 1.0:
             raise ConfigError(f"min_evidence must be between 0 and 1, got {self.min_evidence}")
         for name in ("embedder", "generator"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
