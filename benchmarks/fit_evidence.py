@@ -47,15 +47,16 @@ def main():
     data = [(x.reshape(-1, len(FEATURES)), y) for x, y in data]
     x = np.concatenate([d[0] for d in data])
     y = np.concatenate([d[1] for d in data])
-    matched = x[:, 5] == 0
-    model = LogisticRegression(C=args.c, max_iter=1000).fit(x[matched, :5], y[matched])
-    print("WEIGHTS =", tuple(round(float(w), 2) for w in model.coef_[0]), " # " + ", ".join(FEATURES[:5]))
+    fitted = len(FEATURES) - 1  # all but the mismatch flag
+    matched = x[:, fitted] == 0
+    model = LogisticRegression(C=args.c, max_iter=1000).fit(x[matched, :fitted], y[matched])
+    print("WEIGHTS =", tuple(round(float(w), 2) for w in model.coef_[0]), " # " + ", ".join(FEATURES[:fitted]))
     print("BIAS =", round(float(model.intercept_[0]), 2))
     rows = []
     for item, (features, labels) in zip(items, data):
         probs = np.zeros(1)
         if len(features):
-            probs = model.predict_proba(features[:, :5])[:, 1] * np.where(features[:, 5] > 0, MISMATCH_FACTOR, 1.0)
+            probs = model.predict_proba(features[:, :fitted])[:, 1] * np.where(features[:, fitted] > 0, MISMATCH_FACTOR, 1.0)
         top = int(np.argmax(probs))
         rows.append((float(probs.max()), bool(item.get("unanswerable")), item["id"], bool(len(labels) and labels[top])))
     rows.sort()

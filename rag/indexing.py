@@ -47,10 +47,9 @@ class IndexReport:
         return ", ".join(parts)
 
 
-def unit_texts(unit: Unit) -> tuple[str, str]:
-    """The two texts embedded per unit: the unit alone, and under its heading."""
-    body = unit.full_text
-    return body, f"{unit.heading}: {body}" if unit.heading else body
+def unit_text(unit: Unit) -> str:
+    """What is embedded for a unit: the unit (with its lead-in) under its heading."""
+    return f"{unit.heading}: {unit.full_text}" if unit.heading else unit.full_text
 
 
 def text_key(text: str) -> str:
@@ -62,10 +61,9 @@ def vector_cache(store: Store | None) -> dict[str, np.ndarray]:
     if store is None:
         return {}
     cache = {text_key(c.embed_text): v for c, v in zip(store.chunks, store.chunk_vectors)}
-    for unit, pair in zip(store.units, store.unit_vectors):
+    for unit, vector in zip(store.units, store.unit_vectors):
         if unit.kind != HEADING:
-            for text, vector in zip(unit_texts(unit), pair):
-                cache[text_key(text)] = vector
+            cache[text_key(unit_text(unit))] = vector
     return cache
 
 
@@ -167,15 +165,15 @@ def assemble(documents, config, embedder, cache, report, progress) -> Store:
                                 chunk.heading, chunk.first_unit + offset, chunk.last_unit + offset))
         units.extend(doc_units)
     chunk_texts = [c.embed_text for c in chunks]
-    pair_texts = [unit_texts(u) if u.kind != HEADING else None for u in units]
-    wanted = chunk_texts + [t for pair in pair_texts if pair for t in pair]
+    texts = [unit_text(u) if u.kind != HEADING else None for u in units]
+    wanted = chunk_texts + [t for t in texts if t]
     vectors = embed_missing(wanted, cache, embedder, report, progress)
     dimension = embedder.dimension
     chunk_vectors = np.stack([vectors[text_key(t)] for t in chunk_texts]) if chunks else np.zeros((0, dimension), np.float32)
-    unit_vectors = np.zeros((len(units), 2, dimension), np.float32)
-    for i, pair in enumerate(pair_texts):
-        if pair:
-            unit_vectors[i] = [vectors[text_key(t)] for t in pair]
+    unit_vectors = np.zeros((len(units), dimension), np.float32)
+    for i, text in enumerate(texts):
+        if text:
+            unit_vectors[i] = vectors[text_key(text)]
     return Store(config.index_settings(), dimension, documents, units, chunks,
                  np.ascontiguousarray(chunk_vectors, dtype=np.float32), unit_vectors)
 

@@ -28,7 +28,7 @@ from rag.errors import IndexFormatError, IndexMismatchError, IndexNotFoundError,
 log = logging.getLogger(__name__)
 
 # Bumped whenever units, chunks or what is embedded change, so an old index is rebuilt.
-FORMAT = 2
+FORMAT = 3
 MANIFEST = "manifest.json"
 
 
@@ -51,7 +51,7 @@ class Store:
         units: all units, document after document.
         chunks: all chunks; first_unit/last_unit index into `units`.
         chunk_vectors: (len(chunks), dimension) float32, L2-normalised.
-        unit_vectors: (len(units), 2, dimension): the unit alone, and with its heading.
+        unit_vectors: (len(units), dimension): each unit under its heading (zeros for headings).
         corpus: the corpus folder the index was built from.
     """
 
