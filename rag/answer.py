@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from rag.chunking import clean
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.conversation import follow_up, standalone_query
@@ -302,8 +303,8 @@ def distinct(evidence) -> list[Evidence]:
     before it, or the same sentence in two files), so the model sees each fact once."""
     kept: list[Evidence] = []
     for e in evidence:
-        text = " ".join(e.unit.text.split())
-        if not any(text in " ".join(k.unit.full_text.split()) or " ".join(k.unit.text.split()) in e.unit.full_text for k in kept):
+        own, whole = clean(e.unit.text), clean(e.unit.full_text)
+        if not any(own in clean(k.unit.full_text) or clean(k.unit.text) in whole for k in kept):
             kept.append(e)
     return kept
 

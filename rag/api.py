@@ -145,8 +145,9 @@ class RAG:
         return self.stream(question, history=history, **overrides).result()
 
     def ask_many(self, questions: Iterable[str], **overrides) -> list[Answer]:
-        """Answers questions in input order: the models load once and every question is
-        embedded in one batch before the answers are generated one by one.
+        """Answers questions in input order: the models load once, every question is embedded
+        in one call, and drafts are generated BATCH_SIZE side by side (the same answers as one
+        by one, at more than twice the rate).
 
         Args:
             questions: the questions.

@@ -2,6 +2,7 @@
 
 import importlib.util
 import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -60,10 +61,14 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._model = None
         self._dimension: int | None = None
+        self._loading = threading.Lock()  # the first questions of several threads load it once
 
     def warm_up(self):
-        if self._model is not None:
-            return
+        with self._loading:
+            if self._model is None:
+                self.load()
+
+    def load(self):
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:

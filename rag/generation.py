@@ -5,6 +5,7 @@ how its GGUF file becomes a transformers folder).
 """
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -56,10 +57,14 @@ class TransformersGenerator:
         self.name = config.generator
         self._model = None
         self._tokenizer = None
+        self._loading = threading.Lock()  # the first questions of several threads load it once
 
     def warm_up(self):
-        if self._model is not None:
-            return
+        with self._loading:
+            if self._model is None:
+                self.load()
+
+    def load(self):
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
