@@ -26,7 +26,6 @@ ABBREVIATIONS = {
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "gen", "gov", "sen", "rep",
 }
 ANAPHOR = re.compile(r"^\W*(it|its|this|these|that|those|they|their|such|he|she|his|her)\b", re.IGNORECASE)
-SHORT_LEAD_IN = 5
 MAX_HEADING_WORDS = 14
 MAX_UNIT_CHARS = 1000
 LEAD_IN_REACH = 400
@@ -42,9 +41,13 @@ class Unit:
         text: the document text between start and end.
         kind: SENTENCE, ITEM or HEADING.
         heading: the nearest heading above the unit ("" if none).
-        lead_in: the line that introduces the list or quote this unit belongs to ("" if none).
+        lead_in: what the unit cannot be read without: the line that introduces its list or
+            quote, or the sentence a pronoun-led sentence refers to ("" if none).
         quote_start: where a citation of this unit starts: its lead-in's start when the lead-in
             is close above it, else `start`.
+        context: the sentence before the unit (or its lead-in) in the same paragraph: often
+            names what a short lead-in leaves out ("...drawn attention from regulators. Key
+            concerns include:"). Weighs in lexical matching only.
     """
 
     source: str
@@ -55,6 +58,7 @@ class Unit:
     heading: str = ""
     lead_in: str = ""
     quote_start: int = -1
+    context: str = ""
 
     @property
     def full_text(self) -> str:
@@ -112,7 +116,6 @@ def split_units(source: str, text: str) -> list[Unit]:
     units: list[Unit] = []
     heading = ""
     lead_in: Unit | None = None
-    lead_in_text = ""
     for block in split_blocks(text):
         if block.kind == RULE:
             continue
@@ -129,20 +132,27 @@ def split_units(source: str, text: str) -> list[Unit]:
             # sentence right after it (a quote after "Satya Nadella, Microsoft CEO:").
             follows = lead_in is not None and (block.kind == ITEM or previous is lead_in)
             if follows and start - lead_in.end <= LEAD_IN_REACH:
-                unit = Unit(source, start, end, unit_text, block.kind, heading, lead_in_text, lead_in.start)
+                intro = lead_in
             elif block.kind == SENTENCE and ANAPHOR.match(unit_text) and is_prose(previous, start, text):
-                # "It provides a user-friendly API." means nothing without the sentence before.
-                unit = Unit(source, start, end, unit_text, SENTENCE, heading, clean(previous.text), previous.start)
+                intro = previous  # "It provides a user-friendly API." needs the sentence before
             else:
-                unit = Unit(source, start, end, unit_text, block.kind, heading, "", start)
+                intro = None
+            first = intro.start if intro else start
+            before = sentence_before(units, first, text)
+            unit = Unit(source, start, end, unit_text, block.kind, heading,
+                        clean(intro.text) if intro else "", first, clean(before.text) if before else "")
             units.append(unit)
             if block.kind == SENTENCE:
                 lead_in = unit if unit_text.rstrip().endswith(":") else None
-                lead_in_text = clean(unit_text)
-                if lead_in and len(unit_text.split()) <= SHORT_LEAD_IN and is_prose(previous, start, text):
-                    # "Key concerns include:" says whose concerns only in the sentence before.
-                    lead_in_text = f"{clean(previous.text)} {lead_in_text}"
     return units
+
+
+def sentence_before(units: list[Unit], position: int, text: str) -> Unit | None:
+    """The sentence ending just before `position` in the same paragraph, if any."""
+    for unit in reversed(units):
+        if unit.end <= position:
+            return unit if is_prose(unit, position, text) else None
+    return None
 
 
 def is_prose(unit: Unit | None, start: int, text: str) -> bool:

@@ -21,11 +21,12 @@ FEATURES = ("dense", "coverage", "bm25", "chunk", "mismatch")
 # Logistic-regression weights over the first four FEATURES (and a bias), fitted by
 # benchmarks/fit_evidence.py on which units hold the answers to the questions in eval/ and
 # benchmarks/; the score estimates the chance that the unit answers the question.
-WEIGHTS = (3.83, 3.82, 2.31, 0.96)
-BIAS = -7.38
+WEIGHTS = (3.36, 4.08, 2.02, 1.06)
+BIAS = -7.16
 # A unit without what the question's form demands held an answer in 1 of 12 labelled cases
 # (a label slip), so the mismatch acts as a near-veto rather than a fitted weight.
 MISMATCH_FACTOR = 0.25
+CONTEXT_WEIGHT = 0.5
 # A unit that lacks what the question's form demands (an amount for "how much", a date for
 # "when did", a name for "who") or a number the question names cannot be the answer; its
 # mismatch feature is set and its score scaled by MISMATCH_FACTOR.
@@ -113,21 +114,25 @@ class EvidenceSelector:
     def __init__(self, store: Store):
         self.store = store
         self.unit_lexical = LexicalIndex([u.full_text for u in store.units])
-        self._unit_terms: dict[int, set[str]] = {}
+        self._unit_terms: dict[int, tuple[set[str], set[str]]] = {}
 
-    def unit_terms(self, i: int) -> set[str]:
+    def unit_terms(self, i: int) -> tuple[set[str], set[str]]:
+        """(terms of the unit, its lead-in and heading; terms only its context adds)."""
         if i not in self._unit_terms:
             unit = self.store.units[i]
-            self._unit_terms[i] = set(terms(unit.full_text)) | set(terms(unit.heading))
+            own = set(terms(unit.full_text)) | set(terms(unit.heading))
+            self._unit_terms[i] = own, set(terms(unit.context)) - own
         return self._unit_terms[i]
 
     def coverage(self, query_terms: list[str], i: int) -> float:
+        """Idf-weighted share of the query terms the unit holds (a term only its context holds
+        counts CONTEXT_WEIGHT)."""
         weights = {t: self.unit_lexical.idf(t) for t in set(query_terms)}
         total = sum(weights.values())
         if total == 0:
             return 0.0
-        have = self.unit_terms(i)
-        return sum(w for t, w in weights.items() if t in have) / total
+        own, around = self.unit_terms(i)
+        return sum(w * (1.0 if t in own else CONTEXT_WEIGHT if t in around else 0.0) for t, w in weights.items()) / total
 
     def select(self, question: str, query_vector: np.ndarray, query_terms: list[str], hits: list[Hit]) -> list[Evidence]:
         """All candidate units of the hits, best first.

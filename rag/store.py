@@ -28,7 +28,7 @@ from rag.errors import IndexFormatError, IndexMismatchError, IndexNotFoundError,
 log = logging.getLogger(__name__)
 
 # Bumped whenever units, chunks or what is embedded change, so an old index is rebuilt.
-FORMAT = 3
+FORMAT = 4
 MANIFEST = "manifest.json"
 
 
@@ -184,7 +184,7 @@ def check_compatible(settings: dict, config: Config, index_dir: Path):
 
 def unit_row(u: Unit) -> dict:
     return {"source": u.source, "start": u.start, "end": u.end, "kind": u.kind,
-            "heading": u.heading, "lead_in": u.lead_in, "quote_start": u.quote_start}
+            "heading": u.heading, "lead_in": u.lead_in, "quote_start": u.quote_start, "context": u.context}
 
 
 def unit_from_row(row: dict, documents: dict[str, Document]) -> Unit:
