@@ -85,3 +85,11 @@ def test_chunks_overlap_by_whole_sentences():
 @pytest.mark.parametrize("text", ["", "   \n\n  "])
 def test_empty_text_gives_no_units(text):
     assert split_units("e.txt", text) == []
+
+
+def test_a_short_lead_in_keeps_the_sentence_before_as_context():
+    text = "Regulators are watching the deal closely. Key concerns include:\n- Market dominance\n- Data governance\n"
+    item = split_units("r.txt", text)[-1]
+    assert item.lead_in == "Key concerns include:"
+    assert item.context == "Regulators are watching the deal closely."
+    assert "Regulators" not in item.full_text
