@@ -72,18 +72,21 @@ class Store:
         Returns:
             (scores, chunk indices), -1 ids dropped.
         """
-        if self._faiss is None:
-            faiss = faiss_module()
-            index = faiss.IndexFlatIP(self.dimension)
-            if len(self.chunk_vectors):
-                index.add(self.chunk_vectors)
-            self._faiss = index
         k = min(k, len(self.chunks))
         if k == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores, ids = self._faiss.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        scores, ids = self.vector_index().search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
+
+    def vector_index(self):
+        """The FAISS index of the chunk vectors (exact inner product), made on first use."""
+        if self._faiss is None:
+            index = faiss_module().IndexFlatIP(self.dimension)
+            if len(self.chunk_vectors):
+                index.add(self.chunk_vectors)
+            self._faiss = index
+        return self._faiss
 
     def manifest(self, data_dir: str) -> dict:
         return {
@@ -108,11 +111,7 @@ class Store:
             write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in self.documents.values()))
             write_jsonl(tmp / "units.jsonl", (unit_row(u) for u in self.units))
             write_jsonl(tmp / "chunks.jsonl", (chunk_row(c) for c in self.chunks))
-            faiss = faiss_module()
-            index = faiss.IndexFlatIP(self.dimension)
-            if len(self.chunk_vectors):
-                index.add(self.chunk_vectors)
-            faiss.write_index(index, str(tmp / "chunks.faiss"))
+            faiss_module().write_index(self.vector_index(), str(tmp / "chunks.faiss"))
             with open(tmp / "units.npy", "wb") as f:
                 np.save(f, self.unit_vectors)
                 f.flush()
@@ -122,7 +121,6 @@ class Store:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         write_atomic(index_dir / MANIFEST, json.dumps(self.manifest(name), indent=1, ensure_ascii=False))
-        self._faiss = index
         remove_stale(index_dir, keep=name)
 
     @classmethod
