@@ -61,6 +61,12 @@ class Unit:
     context: str = ""
 
     @property
+    def is_evidence(self) -> bool:
+        """Whether the unit can answer anything: headings are context, and a lead-in
+        ("Key dynamics:") says nothing until its items do."""
+        return self.kind != HEADING and not self.text.rstrip().endswith(":")
+
+    @property
     def full_text(self) -> str:
         """The unit with its lead-in (and without a list marker), as it is scored and shown."""
         body = BULLET.sub("", self.text.strip(), count=1) if self.kind == ITEM else self.text.strip()

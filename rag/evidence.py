@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import HEADING, Unit
+from rag.chunking import Unit
 from rag.lexical import LexicalIndex, terms, words
 from rag.retrieval import Hit
 from rag.store import Store
@@ -99,11 +99,6 @@ class Evidence:
     features: tuple[float, ...]
 
 
-def is_candidate(unit: Unit) -> bool:
-    # Headings are context; a lead-in ("Key dynamics:") says nothing until its items do.
-    return unit.kind != HEADING and not unit.text.rstrip().endswith(":")
-
-
 class EvidenceSelector:
     """Scores the units of retrieved chunks against a question.
 
@@ -147,7 +142,7 @@ class EvidenceSelector:
         top = hits[0].score if hits else 1.0
         for hit in hits:
             for i in range(hit.chunk.first_unit, hit.chunk.last_unit):
-                if is_candidate(self.store.units[i]):
+                if self.store.units[i].is_evidence:
                     chunk_weight[i] = max(chunk_weight.get(i, 0.0), hit.score / top)
         if not chunk_weight:
             return []

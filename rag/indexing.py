@@ -3,13 +3,13 @@
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from rag.chunking import HEADING, Chunk, Unit, make_chunks, split_units
+from rag.chunking import Chunk, Unit, make_chunks, split_units
 from rag.config import Config
 from rag.documents import Document, list_files, read_document, sha256_bytes
 from rag.embedding import Embedder
@@ -62,7 +62,7 @@ def vector_cache(store: Store | None) -> dict[str, np.ndarray]:
         return {}
     cache = {text_key(c.embed_text): v for c, v in zip(store.chunks, store.chunk_vectors)}
     for unit, vector in zip(store.units, store.unit_vectors):
-        if unit.kind != HEADING:
+        if unit.is_evidence:
             cache[text_key(unit_text(unit))] = vector
     return cache
 
@@ -161,14 +161,16 @@ def assemble(documents, config, embedder, cache, report, progress) -> Store:
         doc_units = split_units(source, doc.text)
         offset = len(units)
         for chunk in make_chunks(doc_units, doc.text, config.chunk_chars, config.chunk_overlap):
-            chunks.append(Chunk(chunk.id, chunk.source, chunk.start, chunk.end, chunk.text,
-                                chunk.heading, chunk.first_unit + offset, chunk.last_unit + offset))
+            chunks.append(replace(chunk, first_unit=chunk.first_unit + offset, last_unit=chunk.last_unit + offset))
         units.extend(doc_units)
     chunk_texts = [c.embed_text for c in chunks]
-    texts = [unit_text(u) if u.kind != HEADING else None for u in units]
+    # Only units that can be evidence are embedded; headings and lead-ins keep zero vectors.
+    texts = [unit_text(u) if u.is_evidence else None for u in units]
     wanted = chunk_texts + [t for t in texts if t]
     vectors = embed_missing(wanted, cache, embedder, report, progress)
-    dimension = embedder.dimension
+    # Taken from a vector when there is one: asking the embedder would load its model even
+    # when an update (a removed file, say) embeds nothing.
+    dimension = len(next(iter(vectors.values()))) if vectors else embedder.dimension
     chunk_vectors = np.stack([vectors[text_key(t)] for t in chunk_texts]) if chunks else np.zeros((0, dimension), np.float32)
     unit_vectors = np.zeros((len(units), dimension), np.float32)
     for i, text in enumerate(texts):

@@ -136,3 +136,17 @@ def test_added_files_are_indexed_and_unreadable_ones_not_copied(fake_rag, tmp_pa
     assert fake_rag.ask("What do volcanoes erupt?").citations[0].source == "volcano.txt"
     fake_rag.remove_document("volcano.txt")
     assert "volcano.txt" not in fake_rag.documents and not (fake_rag.corpus_dir / "volcano.txt").exists()
+
+
+def test_removing_a_file_loads_no_model(corpus, tmp_path, fake_config):
+    build(corpus, tmp_path / "index", fake_config)
+    (corpus / "bees.md").unlink()
+
+    class NoLoad(FakeEmbedder):
+        @property
+        def dimension(self):
+            raise AssertionError("the embedder was asked for its dimension")
+
+    embedder = NoLoad()
+    rag = build(corpus, tmp_path / "index", fake_config, embedder)
+    assert rag.report.removed == ["bees.md"] and embedder.calls == []
