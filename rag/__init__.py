@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from rag.answer import Answer, Citation
 from rag.api import RAG, AnswerStream
 from rag.config import Config
+from rag.documents import SUPPORTED_SUFFIXES
 from rag.errors import (
     ConfigError,
     DocumentError,
@@ -25,7 +26,7 @@ from rag.errors import (
 from rag.indexing import IndexReport
 
 __all__ = [
-    "RAG", "Answer", "AnswerStream", "Citation", "Config", "IndexReport", "RagError", "ConfigError",
+    "RAG", "SUPPORTED_SUFFIXES", "Answer", "AnswerStream", "Citation", "Config", "IndexReport", "RagError", "ConfigError",
     "DocumentError", "EmptyCorpusError", "IndexFormatError", "IndexMismatchError", "IndexNotFoundError",
     "MissingDependencyError", "ModelNotFoundError",
 ]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rag.chunking import clean
+from rag.chunking import BULLET, clean
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.conversation import follow_up, standalone_query
@@ -111,7 +111,7 @@ class Options:
 
 def display_text(quote: str) -> str:
     """A quoted passage as one line of prose: list markers and table bars become separators."""
-    lines = [re.sub(r"^\s*(?:[-*+•‣◦▪●–—]|\d{1,3}[.)])\s+", "", line).strip() for line in quote.splitlines()]
+    lines = [BULLET.sub("", line, count=1).strip() for line in quote.splitlines()]
     lines = [re.sub(r"\s*\|\s*", "; ", line.strip("| ")) for line in lines if line.strip(" |:-")]
     text = ""
     for line in lines:

@@ -6,13 +6,13 @@ import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from rag import RAG, RagError
+from rag import RAG, SUPPORTED_SUFFIXES, RagError
 from ui.render import answer_html, escape, is_streaming, stopped_html, streaming_html
 
 log = logging.getLogger(__name__)
 
-# The readers rag has (README: .txt .md .html .pdf); other uploads are refused by name.
-UPLOAD_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+# The readers rag has; other uploads are refused by name.
+UPLOAD_TYPES = SUPPORTED_SUFFIXES
 
 
 def message_text(message: dict) -> str:
