@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import statistics
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,8 +202,6 @@ def run_batch(rag, questions: list[Question], writer: Writer, skip: Iterable[str
         progress: called as progress(done, total) after each row.
         **overrides: per-call settings for rag.answer_each.
     """
-    import time
-
     started = time.perf_counter()
     skip = set(skip)
     summary = Summary(skipped=sum(q.id in skip for q in questions))

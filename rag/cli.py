@@ -89,6 +89,9 @@ def index(config, corpus, index_dir, rebuild):
     report = rag.report
     for source, reason in sorted(report.skipped.items()):
         click.echo(f"skipped {source}: {reason}", err=True)
+    if report.ignored:
+        click.echo(f"ignored {len(report.ignored)} file(s) of other types: {', '.join(report.ignored[:5])}"
+                   f"{' ...' if len(report.ignored) > 5 else ''}", err=True)
     click.echo(f"{index_dir}: {report.summary()}; {len(rag.documents)} documents, "
                f"{len(rag.store.chunks)} chunks, {report.embedded} texts embedded")
 
