@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test clean
+.PHONY: install index run test clean corpus-sqlite index-sqlite
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ $(CHROMIUM):
 
 test: install $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+# The second evaluation corpus (eval/README.md): SQLite's HTML documentation from Debian.
+corpus-sqlite:
+	bash eval/get_sqlite_docs.sh
+
+index-sqlite: install corpus-sqlite
+	$(BIN)/rag index --corpus corpora/sqlite --index index-sqlite
 
 clean:
 	rm -rf $(VENV) index/manifest.json index/data-* .pytest_cache

@@ -3,30 +3,29 @@
 For every question of the sets given, every candidate unit is labelled 1 when it contains one
 of the question's answer phrases and lies in a file that holds the answer, else 0 (all units of
 an unanswerable question are 0). Units whose form mismatches the question are left out of the
-fit (rag scales their score by MISMATCH_FACTOR instead). Prints the fitted weights and, per
-question, the best score, so the abstention threshold (Config.min_evidence) can be read off.
+fit (rag scales their score by MISMATCH_FACTOR instead). Prints the fitted weights and how often
+the best-scored unit holds the answer. Use fit parts only (eval/README.md), never a sealed set.
 
-    .venv/bin/python benchmarks/fit_evidence.py eval/dev_qa.jsonl benchmarks/extra_qa.jsonl
+    .venv/bin/python benchmarks/fit_evidence.py index:eval/fresh_fit.jsonl index-sqlite:eval/sqlite_fit.jsonl
 """
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from rag import RAG, Config
-from rag.evaluation import contains_phrase, load_questions
+from rag.evaluation import contains_phrase, load_questions, source_matches
 from rag.evidence import FEATURES, MISMATCH_FACTOR
 
 
 def labelled_candidates(rag: RAG, item: dict) -> tuple[np.ndarray, np.ndarray]:
     answerer = rag.answerer
-    evidence = answerer.find_evidence(item["question"], item["question"], rag.options(), {})
+    evidence, _ = answerer.find_evidence(item["question"], item["question"], rag.options(), {})
     phrases = item.get("answers") or item.get("answers_all") or []
     docs = tuple(item.get("docs", []))
     labels = [
         not item.get("unanswerable")
-        and Path(e.unit.source).name.startswith(docs)
+        and source_matches(e.unit.source, docs)
         and any(contains_phrase(e.unit.full_text, p) for p in phrases)
         for e in evidence
     ]
@@ -35,15 +34,18 @@ def labelled_candidates(rag: RAG, item: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("questions", nargs="+")
-    parser.add_argument("--index", default="index")
+    parser.add_argument("sets", nargs="+", help="INDEX:QUESTIONS pairs")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
 
-    rag = RAG.open(args.index, Config(extractive_only=True))
-    items = [item for path in args.questions for item in load_questions(path)]
-    data = [labelled_candidates(rag, item) for item in items]
+    items, data = [], []
+    for pair in args.sets:
+        index, path = pair.split(":", 1)
+        rag = RAG.open(index, Config(extractive_only=True))
+        for item in load_questions(path):
+            items.append(item)
+            data.append(labelled_candidates(rag, item))
     data = [(x.reshape(-1, len(FEATURES)), y) for x, y in data]
     x = np.concatenate([d[0] for d in data])
     y = np.concatenate([d[1] for d in data])
@@ -59,16 +61,8 @@ def main():
             probs = model.predict_proba(features[:, :fitted])[:, 1] * np.where(features[:, fitted] > 0, MISMATCH_FACTOR, 1.0)
         top = int(np.argmax(probs))
         rows.append((float(probs.max()), bool(item.get("unanswerable")), item["id"], bool(len(labels) and labels[top])))
-    rows.sort()
-    for best, unanswerable, qid, top_right in rows:
-        kind = "UNANSWERABLE" if unanswerable else ("answerable  " if top_right else "answerable (top unit wrong)")
-        print(f"{best:.3f} {kind} {qid}")
     answerable = [r for r in rows if not r[1]]
     print(f"top unit holds the answer: {sum(r[3] for r in answerable)}/{len(answerable)}")
-    for threshold in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
-        caught = sum(r[0] < threshold for r in rows if r[1])
-        lost = sum(r[0] < threshold for r in answerable)
-        print(f"min_evidence={threshold:.2f}: abstains on {caught}/{len(rows) - len(answerable)} unanswerable, {lost}/{len(answerable)} answerable")
 
 
 if __name__ == "__main__":

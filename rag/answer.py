@@ -12,7 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rag.chunking import BULLET, clean
+from rag.abstention import Answerability, assess
+from rag.chunking import clean
+from rag.composition import MAX_WORDS, display_text, heading_needed, heading_span, pick, pieces
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.conversation import follow_up, standalone_query
@@ -109,16 +111,6 @@ class Options:
         return cls(**values)
 
 
-def display_text(quote: str) -> str:
-    """A quoted passage as one line of prose: list markers and table bars become separators."""
-    lines = [BULLET.sub("", line, count=1).strip() for line in quote.splitlines()]
-    lines = [re.sub(r"\s*\|\s*", "; ", line.strip("| ")) for line in lines if line.strip(" |:-")]
-    text = ""
-    for line in lines:
-        text = f"{text}{' ' if not text or text.endswith(':') else '; '}{line}" if text else line
-    return " ".join(text.split())
-
-
 class Answerer:
     """Answers questions from one loaded store.
 
@@ -135,7 +127,7 @@ class Answerer:
         self.generator = generator
         self.config = config
         self.retriever = Retriever(store)
-        self.selector = EvidenceSelector(store)
+        self.selector = EvidenceSelector(store, embedder, self.retriever.chunk_lexical)
 
     def citation(self, n: int, evidence: Evidence) -> Citation:
         unit = evidence.unit
@@ -153,6 +145,9 @@ class Answerer:
             options: per-call settings.
             timings: filled with retrieve and evidence milliseconds.
             query_vector: `query` already embedded, if it was.
+
+        Returns:
+            The scored units, best first, and how likely they are to answer at all.
         """
         start = time.perf_counter()
         if query_vector is None:
@@ -162,8 +157,9 @@ class Answerer:
         timings["retrieve"] = ms_since(start)
         start = time.perf_counter()
         evidence = self.selector.select(asked, query_vector, query_terms, hits)
+        answerable = assess(query_terms, self.retriever.chunk_lexical, hits, evidence)
         timings["evidence"] = ms_since(start)
-        return evidence
+        return evidence, answerable
 
     def prompt(self, plan: "Plan") -> list[dict]:
         sources = "\n".join(f"[{i}] {display_text(e.unit.full_text)}" for i, e in enumerate(plan.chosen, 1))
@@ -175,13 +171,13 @@ class Answerer:
         timings: dict = {}
         query = standalone_query(question, history or [])
         asked = follow_up(question) if query != question else question
-        evidence = self.find_evidence(query, asked, options, timings, query_vector if query == question else None)
+        evidence, answerable = self.find_evidence(query, asked, options, timings, query_vector if query == question else None)
         passages = tuple(self.citation(i, e) for i, e in enumerate(evidence[:5], 1))
         chosen = []
-        if evidence and evidence[0].score >= self.config.min_evidence:
+        if evidence and answerable.confidence >= self.config.min_confidence:
             chosen = distinct(e for e in evidence if e.score >= evidence[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
         generate = bool(chosen) and not options.extractive_only and self.generator is not None
-        return Plan(question, query, chosen, passages, generate, timings, started)
+        return Plan(question, query, asked, chosen, passages, generate, answerable, timings, started)
 
     def stream(self, question: str, history: list[str] | None = None, options: Options | None = None,
                query_vector=None) -> Iterator[str]:
@@ -259,8 +255,28 @@ class Answerer:
                 text, citations = renumber(check.text, [self.citation(n, plan.chosen[n - 1]) for n in check.cited])
                 return self.finish(plan, text, citations, GENERATED)
             log.info("draft rejected (%s): %r", check.reason, draft)
-        citation = self.citation(1, plan.chosen[0])
-        return self.finish(plan, f"{display_text(citation.quote)} [1]", (citation,), EXTRACTIVE)
+        return self.compose(plan)
+
+    def compose(self, plan: "Plan") -> Answer:
+        """The quoted answer: the best evidence, with up to two close units and the heading
+        that names what an identity question asks for."""
+        picked = pick(plan.chosen)
+        heading = picked[0].unit.heading if heading_needed(plan.asked, picked[0]) else ""
+        parts = pieces(picked, self.document_text, MAX_WORDS - len(heading.split()))
+        texts, citations = [], []
+        for n, piece in enumerate(parts, 1):
+            source, start, shown = piece.evidence.unit.source, piece.start, piece.shown
+            text = self.document_text(source)
+            if n == 1 and heading:
+                at = heading_span(text, heading, start)
+                start = start if at is None else at
+                shown = f"{heading}: {shown}"
+            citations.append(Citation(n, source, start, piece.end, text[start:piece.end], piece.evidence.score))
+            texts.append(f"{shown} [{n}]")
+        return self.finish(plan, " ".join(texts), citations, EXTRACTIVE)
+
+    def document_text(self, source: str) -> str:
+        return self.store.documents[source].text
 
     def finish(self, plan: "Plan", text: str, citations, method: str) -> Answer:
         plan.timings["total"] = ms_since(plan.started)
@@ -274,24 +290,29 @@ class Plan:
     Attributes:
         question: as asked.
         query: the question as it stands alone (with a follow-up's context).
+        asked: what is asked now (a follow-up without its context).
         chosen: the evidence shown to the model and cited; empty means abstain.
         passages: the closest evidence, for display.
         generate: whether the model writes a draft.
+        answerable: the estimate that the documents answer the question.
         timings: milliseconds per stage so far.
         started: perf_counter() when answering began.
     """
 
     question: str
     query: str
+    asked: str
     chosen: list[Evidence]
     passages: tuple[Citation, ...]
     generate: bool
+    answerable: Answerability
     timings: dict
     started: float
 
     @property
     def texts(self) -> list[str]:
-        return [e.unit.full_text for e in self.chosen]
+        """The evidence as verification reads it: each unit under its heading."""
+        return [f"{e.unit.heading}: {e.unit.full_text}" if e.unit.heading else e.unit.full_text for e in self.chosen]
 
     @property
     def vocabulary(self) -> str:

@@ -140,8 +140,9 @@ def ask(config, question, index_dir, as_json, extractive, top_k):
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False))
 @click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(file_okay=False), help="Index folder.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write every answer here (JSON lines).")
+@click.option("--totals", is_flag=True, help="Print only the totals, no line per question (for sealed test sets).")
 @click.pass_obj
-def evaluate_command(config, questions, index_dir, out):
+def evaluate_command(config, questions, index_dir, out, totals):
     """Answer a question set (eval/README.md format) and print its figures."""
     from rag.evaluation import evaluate, load_questions
 
@@ -152,8 +153,9 @@ def evaluate_command(config, questions, index_dir, out):
         sink = open(out, "w", encoding="utf-8") if out else None
         try:
             def show(judged):
-                mark = "ok " if judged.right else "NO "
-                click.echo(f"{mark}{judged.item['id']}: {judged.answer.text[:100]}", err=True)
+                if not totals:
+                    mark = "ok " if judged.right else "NO "
+                    click.echo(f"{mark}{judged.item['id']}: {judged.answer.text[:100]}", err=True)
                 if sink:
                     sink.write(json.dumps(judged.answer.to_dict(judged.item["id"]), ensure_ascii=False) + "\n")
                     sink.flush()

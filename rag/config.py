@@ -29,7 +29,8 @@ class Config:
         max_evidence: evidence sentences shown to the generator and cited.
         max_new_tokens: upper bound on generated tokens per answer.
         extractive_only: answer with the evidence sentences alone, never generate.
-        min_evidence: evidence score below which the answer is an abstention.
+        min_confidence: the estimated chance that the documents answer the question (rag/abstention.py)
+            below which the answer is an abstention.
         cache_dir: where converted models are kept; default ~/.cache/rag.
     """
 
@@ -41,7 +42,7 @@ class Config:
     max_evidence: int = 3
     max_new_tokens: int = 48
     extractive_only: bool = False
-    min_evidence: float = 0.30
+    min_confidence: float = 0.65
     cache_dir: str | None = None
 
     def __post_init__(self):
@@ -57,8 +58,8 @@ class Config:
             )
         if not isinstance(self.extractive_only, bool):
             raise ConfigError(f"extractive_only must be true or false, got {self.extractive_only!r}")
-        if not isinstance(self.min_evidence, (int, float)) or not 0.0 <= self.min_evidence <= 1.0:
-            raise ConfigError(f"min_evidence must be between 0 and 1, got {self.min_evidence}")
+        if not isinstance(self.min_confidence, (int, float)) or not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
         for name in ("embedder", "generator"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must name a model: 'default', a folder or a hub id")

@@ -99,14 +99,16 @@ def decode_text(path: Path, data: bytes) -> str:
 
 BLOCK_TAGS = {
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+    "figure", "footer", "form", "h", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
     "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul",
 }
 SKIP_TAGS = ("script", "style", "noscript", "template", "svg", "head")
+BLOCK_BREAK = "\x00"  # marks block edges; the page's own line breaks are only white space
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML page, one block (paragraph, heading, list item) a line."""
+    """Visible text of an HTML page: one block (paragraph, heading, term, list item) a
+    paragraph, with the line breaks of the HTML source inside a block turned into spaces."""
     try:
         from bs4 import BeautifulSoup
     except ImportError as exc:
@@ -116,14 +118,11 @@ def html_to_text(html: str) -> str:
     for tag in soup(SKIP_TAGS):
         tag.decompose()
     for tag in soup.find_all(BLOCK_TAGS):
-        if tag.name == "li":
-            tag.insert_before("\n- ")
-        else:
-            tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines = [re.sub(r"[ \t\r\f\v\xa0]+", " ", line).strip() for line in soup.get_text().split("\n")]
-    body = "\n".join(line for line in lines if line and line != "-")
-    return f"{title}\n{body}" if title and not body.startswith(title) else body
+        tag.insert_before(BLOCK_BREAK + ("- " if tag.name == "li" else ""))
+        tag.insert_after(BLOCK_BREAK)
+    blocks = [" ".join(block.split()) for block in soup.get_text().split(BLOCK_BREAK)]
+    body = "\n\n".join(block for block in blocks if block and block != "-")
+    return f"{title}\n\n{body}" if title and not body.startswith(title) else body
 
 
 def pdf_to_text(path: Path, data: bytes) -> str:

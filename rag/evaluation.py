@@ -2,17 +2,20 @@
 
 Question files are JSON lines with `id`, `question` and either `answers` (right when the answer
 contains one of them), `answers_all` (every one must appear), or `unanswerable: true`;
-`docs` lists the three-digit prefixes of the files a right citation may point into.
+`docs` lists the files a right citation may point into: paths relative to the corpus folder,
+or prefixes of file names (the default corpus uses three-digit prefixes).
 """
 
 import json
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.answer import Answer
 from rag.errors import RagError
+
+MARKER = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Judged:
     answer: Answer
     correct: bool  # right answer (or a right abstention)
     cited: bool  # some citation points into a file that holds the answer
+    quotes_exact: bool = True  # every citation's quote is the document's text between its offsets
 
     @property
     def right(self) -> bool:
@@ -44,6 +48,7 @@ class EvalReport:
         methods: dict[str, int] = {}
         for j in self.judged:
             methods[j.answer.method] = methods.get(j.answer.method, 0) + 1
+        lengths = [len(MARKER.sub("", j.answer.text).split()) for j in self.judged if not j.answer.abstained]
         return {
             "questions": len(self.judged),
             "answerable": len(answerable),
@@ -53,6 +58,9 @@ class EvalReport:
             "unanswerable": len(unanswerable),
             "abstained_right": sum(j.right for j in unanswerable),
             "methods": methods,
+            "quotes_not_exact": sum(not j.quotes_exact for j in self.judged),
+            "longest_answer_words": max(lengths, default=0),
+            "answers_over_60_words": sum(n > 60 for n in lengths),
             "latency_ms_median": round(statistics.median(latencies), 1) if latencies else 0.0,
             "latency_ms_p95": round(percentile(latencies, 0.95), 1) if latencies else 0.0,
         }
@@ -73,6 +81,11 @@ def contains_phrase(text: str, phrase: str) -> bool:
     return re.search(pattern, normalise(text)) is not None
 
 
+def source_matches(source: str, docs: tuple[str, ...]) -> bool:
+    """Whether a cited source is one of `docs` (paths, or prefixes of file names)."""
+    return source.startswith(docs) or Path(source).name.startswith(docs)
+
+
 def judge(item: dict, answer: Answer) -> Judged:
     if item.get("unanswerable"):
         return Judged(item, answer, answer.abstained, True)
@@ -83,7 +96,7 @@ def judge(item: dict, answer: Answer) -> Judged:
     else:
         correct = any(contains_phrase(answer.text, p) for p in item.get("answers", []))
     docs = tuple(item.get("docs", []))
-    cited = not docs or any(Path(c.source).name.startswith(docs) for c in answer.citations)
+    cited = not docs or any(source_matches(c.source, docs) for c in answer.citations)
     return Judged(item, answer, correct, cited)
 
 
@@ -115,7 +128,9 @@ def evaluate(rag, items: list[dict], on_answer=None) -> EvalReport:
     """
     report = EvalReport()
     for item in items:
-        judged = judge(item, rag.ask(item["question"]))
+        answer = rag.ask(item["question"])
+        exact = all(rag.document_text(c.source)[c.start:c.end] == c.quote for c in answer.citations)
+        judged = replace(judge(item, answer), quotes_exact=exact)
         report.judged.append(judged)
         if on_answer:
             on_answer(judged)

@@ -4,16 +4,21 @@ Each unit of the retrieved chunks is scored by a blend of dense similarity (of t
 its heading), BM25, the share of the question's terms it covers, the rank of
 its chunk, and whether it has what the question's form asks for (a number, a date, a name).
 Headings are context, never evidence.
+
+The index stores one vector per chunk; a unit is embedded the first time a question reaches
+it, and its vector is kept for later questions (UnitVectors).
 """
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.chunking import Unit
-from rag.lexical import LexicalIndex, terms, words
+from rag.embedding import Embedder
+from rag.lexical import LexicalIndex, bm25, terms, words
 from rag.retrieval import Hit
 from rag.store import Store
 
@@ -99,34 +104,75 @@ class Evidence:
     features: tuple[float, ...]
 
 
+def unit_text(unit: Unit) -> str:
+    """What is embedded for a unit: the unit (with its lead-in) under its heading."""
+    return f"{unit.heading}: {unit.full_text}" if unit.heading else unit.full_text
+
+
+class UnitVectors:
+    """Unit vectors, embedded the first time a question reaches a unit and then kept.
+
+    Args:
+        store: the loaded index.
+        embedder: the index's embedder.
+        limit: vectors kept at most (the cache starts over beyond it; 384 floats each).
+    """
+
+    def __init__(self, store: Store, embedder: Embedder, limit: int = 50_000):
+        self.store = store
+        self.embedder = embedder
+        self.limit = limit
+        self._vectors: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def get(self, ids: list[int]) -> np.ndarray:
+        """(len(ids), dimension) vectors of these units."""
+        with self._lock:
+            known = dict(self._vectors)
+        missing = [i for i in ids if i not in known]
+        if missing:
+            fresh = self.embedder.embed([unit_text(self.store.units[i]) for i in missing])
+            known.update(zip(missing, fresh))
+            with self._lock:
+                if len(self._vectors) + len(missing) > self.limit:
+                    self._vectors.clear()
+                self._vectors.update(zip(missing, fresh))
+        return np.stack([known[i] for i in ids]) if ids else np.zeros((0, self.store.dimension), np.float32)
+
+
 class EvidenceSelector:
     """Scores the units of retrieved chunks against a question.
 
     Args:
         store: the loaded index.
+        embedder: the index's embedder (units are embedded as questions reach them).
+        lexical: the BM25 index of the store's chunks (its idf weighs question terms).
     """
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, embedder: Embedder, lexical: LexicalIndex):
         self.store = store
-        self.unit_lexical = LexicalIndex([u.full_text for u in store.units])
-        self._unit_terms: dict[int, tuple[set[str], set[str]]] = {}
+        self.lexical = lexical
+        self.vectors = UnitVectors(store, embedder)
+        self._unit_terms: dict[int, tuple[list[str], set[str], set[str]]] = {}
 
-    def unit_terms(self, i: int) -> tuple[set[str], set[str]]:
-        """(terms of the unit, its lead-in and heading; terms only its context adds)."""
+    def unit_terms(self, i: int) -> tuple[list[str], set[str], set[str]]:
+        """(terms of the unit with its lead-in, in order; those and its heading's terms; terms
+        only its context adds)."""
         if i not in self._unit_terms:
             unit = self.store.units[i]
-            own = set(terms(unit.full_text)) | set(terms(unit.heading))
-            self._unit_terms[i] = own, set(terms(unit.context)) - own
+            body = terms(unit.full_text)
+            own = set(body) | set(terms(unit.heading))
+            self._unit_terms[i] = body, own, set(terms(unit.context)) - own
         return self._unit_terms[i]
 
     def coverage(self, query_terms: list[str], i: int) -> float:
         """Idf-weighted share of the query terms the unit holds (a term only its context holds
         counts CONTEXT_WEIGHT)."""
-        weights = {t: self.unit_lexical.idf(t) for t in set(query_terms)}
+        weights = {t: self.lexical.idf(t) for t in set(query_terms)}
         total = sum(weights.values())
         if total == 0:
             return 0.0
-        own, around = self.unit_terms(i)
+        _, own, around = self.unit_terms(i)
         return sum(w * (1.0 if t in own else CONTEXT_WEIGHT if t in around else 0.0) for t, w in weights.items()) / total
 
     def select(self, question: str, query_vector: np.ndarray, query_terms: list[str], hits: list[Hit]) -> list[Evidence]:
@@ -146,17 +192,17 @@ class EvidenceSelector:
                     chunk_weight[i] = max(chunk_weight.get(i, 0.0), hit.score / top)
         if not chunk_weight:
             return []
-        ids = np.array(sorted(chunk_weight))
-        dense = self.store.unit_vectors[ids] @ query_vector
-        bm25 = self.unit_lexical.scores(query_terms)[ids]
-        bm25 = bm25 / bm25.max() if bm25.max() > 0 else bm25
+        ids = sorted(chunk_weight)
+        dense = self.vectors.get(ids) @ query_vector
+        lexical = bm25(query_terms, [self.unit_terms(i)[0] for i in ids], self.lexical.idf)
+        lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
         evidence = []
-        for row, i in enumerate(map(int, ids)):
+        for row, i in enumerate(ids):
             unit = self.store.units[i]
             # A section number ("6. Competitive Landscape") is layout, not a figure.
             heading = re.sub(r"^\s*\d{1,3}[.)]\s+", "", unit.heading)
             features = (
-                float(dense[row]), self.coverage(query_terms, i), float(bm25[row]), chunk_weight[i],
+                float(dense[row]), self.coverage(query_terms, i), float(lexical[row]), chunk_weight[i],
                 float(form_mismatch(question, unit.full_text, heading)),
             )
             evidence.append(Evidence(unit, i, score(features), features))

@@ -18,7 +18,9 @@ from rag.store import Store
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 64
+# Texts per embedder call: the embedder sorts each call's texts by length, so larger calls pad
+# less; the progress bar moves once a call.
+EMBED_BATCH = 512
 
 Progress = Callable[[int, int], None]
 
@@ -47,11 +49,6 @@ class IndexReport:
         return ", ".join(parts)
 
 
-def unit_text(unit: Unit) -> str:
-    """What is embedded for a unit: the unit (with its lead-in) under its heading."""
-    return f"{unit.heading}: {unit.full_text}" if unit.heading else unit.full_text
-
-
 def text_key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -60,11 +57,7 @@ def vector_cache(store: Store | None) -> dict[str, np.ndarray]:
     """Vectors of an existing store keyed by the text they embed, so rebuilds reuse them."""
     if store is None:
         return {}
-    cache = {text_key(c.embed_text): v for c, v in zip(store.chunks, store.chunk_vectors)}
-    for unit, vector in zip(store.units, store.unit_vectors):
-        if unit.is_evidence:
-            cache[text_key(unit_text(unit))] = vector
-    return cache
+    return {text_key(c.embed_text): v for c, v in zip(store.chunks, store.chunk_vectors)}
 
 
 def open_previous(index_dir: Path, config: Config, rebuild: bool) -> Store | None:
@@ -164,24 +157,18 @@ def assemble(documents, config, embedder, cache, report, progress) -> Store:
             chunks.append(replace(chunk, first_unit=chunk.first_unit + offset, last_unit=chunk.last_unit + offset))
         units.extend(doc_units)
     chunk_texts = [c.embed_text for c in chunks]
-    # Only units that can be evidence are embedded; headings and lead-ins keep zero vectors.
-    texts = [unit_text(u) if u.is_evidence else None for u in units]
-    wanted = chunk_texts + [t for t in texts if t]
-    vectors = embed_missing(wanted, cache, embedder, report, progress)
+    vectors = embed_missing(chunk_texts, cache, embedder, report, progress)
     # Taken from a vector when there is one: asking the embedder would load its model even
     # when an update (a removed file, say) embeds nothing.
     dimension = len(next(iter(vectors.values()))) if vectors else embedder.dimension
     chunk_vectors = np.stack([vectors[text_key(t)] for t in chunk_texts]) if chunks else np.zeros((0, dimension), np.float32)
-    unit_vectors = np.zeros((len(units), dimension), np.float32)
-    for i, text in enumerate(texts):
-        if text:
-            unit_vectors[i] = vectors[text_key(text)]
     return Store(config.index_settings(), dimension, documents, units, chunks,
-                 np.ascontiguousarray(chunk_vectors, dtype=np.float32), unit_vectors)
+                 np.ascontiguousarray(chunk_vectors, dtype=np.float32))
 
 
 def embed_missing(texts, cache, embedder, report, progress) -> dict[str, np.ndarray]:
-    missing = list(dict.fromkeys(t for t in texts if text_key(t) not in cache))
+    # Sorted by length, so each embedder call pads its texts to about the same length.
+    missing = sorted(dict.fromkeys(t for t in texts if text_key(t) not in cache), key=len)
     vectors = dict(cache)
     for start in range(0, len(missing), EMBED_BATCH):
         batch = missing[start:start + EMBED_BATCH]

@@ -68,9 +68,36 @@ class LexicalIndex:
         df = self._df.get(term, 0)
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
 
+    def known(self, term: str) -> bool:
+        """Whether any indexed text holds the term."""
+        return term in self._df
+
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every text for the query terms (0 where none matches)."""
         known = [t for t in query_terms if t in self._df]
         if not known or not self.size:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)[: self.size]
+
+
+def bm25(query_terms: list[str], docs: list[list[str]], idf, k1: float = 1.5, b: float = 0.75) -> np.ndarray:
+    """BM25 of a few texts (already split into terms) for the query, with idf from a larger
+    collection: scores the sentences of retrieved chunks without an index of every sentence.
+
+    Args:
+        query_terms: the query's terms.
+        docs: each text's terms.
+        idf: term -> inverse document frequency (LexicalIndex.idf).
+    """
+    if not docs:
+        return np.zeros(0, dtype=np.float32)
+    average = max(sum(map(len, docs)) / len(docs), 1.0)
+    weights = {t: idf(t) for t in set(query_terms)}
+    scores = np.zeros(len(docs), dtype=np.float32)
+    for row, doc in enumerate(docs):
+        norm = k1 * (1.0 - b + b * len(doc) / average)
+        for term, weight in weights.items():
+            tf = doc.count(term)
+            if tf:
+                scores[row] += weight * tf * (k1 + 1.0) / (tf + norm)
+    return scores

@@ -21,6 +21,7 @@ class Hit:
         score: fused score (higher is better; only comparable within one query).
         dense: cosine similarity of question and chunk.
         lexical: BM25 score of the chunk for the question.
+        dense_rank, lexical_rank: its place in each ranking (0 is first; -1 when not ranked).
     """
 
     chunk: Chunk
@@ -28,6 +29,8 @@ class Hit:
     score: float
     dense: float
     lexical: float
+    dense_rank: int = -1
+    lexical_rank: int = -1
 
 
 class Retriever:
@@ -63,10 +66,13 @@ class Retriever:
         for rank, i in enumerate(lexical_ids):
             fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (RRF_K + rank + 1)
         dense = dict(zip(map(int, dense_ids), map(float, dense_scores)))
+        dense_rank = {int(i): rank for rank, i in enumerate(dense_ids)}
+        lexical_rank = {int(i): rank for rank, i in enumerate(lexical_ids)}
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         chunk_vectors = self.store.chunk_vectors
         return [
             Hit(self.store.chunks[i], i, fused[i],
-                dense.get(i, float(chunk_vectors[i] @ query_vector)), float(lexical[i]))
+                dense.get(i, float(chunk_vectors[i] @ query_vector)), float(lexical[i]),
+                dense_rank.get(i, -1), lexical_rank.get(i, -1))
             for i in best
         ]

@@ -2,7 +2,10 @@
 
 Layout of an index folder:
     manifest.json        what was built, with what, from which files; names the data folder
-    data-<id>/           documents.jsonl, units.jsonl, chunks.jsonl, chunks.faiss, units.npy
+    data-<id>/           documents.jsonl, units.jsonl, chunks.jsonl, chunks.faiss
+
+Only chunks have stored vectors: the sentences a question reaches are embedded when it asks
+(rag/evidence.py), so indexing embeds each stretch of text once.
 
 A build writes a new data folder, then replaces manifest.json in one rename, then removes
 the old folder. A build that dies half-way leaves the previous manifest and data in place.
@@ -28,7 +31,7 @@ from rag.errors import IndexFormatError, IndexMismatchError, IndexNotFoundError,
 log = logging.getLogger(__name__)
 
 # Bumped whenever units, chunks or what is embedded change, so an old index is rebuilt.
-FORMAT = 4
+FORMAT = 5
 MANIFEST = "manifest.json"
 
 
@@ -51,7 +54,6 @@ class Store:
         units: all units, document after document.
         chunks: all chunks; first_unit/last_unit index into `units`.
         chunk_vectors: (len(chunks), dimension) float32, L2-normalised.
-        unit_vectors: (len(units), dimension): each unit under its heading (zeros for headings).
         corpus: the corpus folder the index was built from.
     """
 
@@ -61,7 +63,6 @@ class Store:
     units: list[Unit]
     chunks: list[Chunk]
     chunk_vectors: np.ndarray
-    unit_vectors: np.ndarray
     corpus: str = ""
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
     _faiss: object = field(default=None, repr=False)
@@ -112,10 +113,7 @@ class Store:
             write_jsonl(tmp / "units.jsonl", (unit_row(u) for u in self.units))
             write_jsonl(tmp / "chunks.jsonl", (chunk_row(c) for c in self.chunks))
             faiss_module().write_index(self.vector_index(), str(tmp / "chunks.faiss"))
-            with open(tmp / "units.npy", "wb") as f:
-                np.save(f, self.unit_vectors)
-                f.flush()
-                os.fsync(f.fileno())
+            fsync_file(tmp / "chunks.faiss")
             os.rename(tmp, index_dir / name)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -142,10 +140,9 @@ class Store:
         faiss = faiss_module()
         index = faiss.read_index(str(data / "chunks.faiss"))
         chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
-        unit_vectors = np.load(data / "units.npy")
         store = cls(
             settings, int(manifest["dimension"]), documents, units, chunks,
-            np.ascontiguousarray(chunk_vectors, dtype=np.float32), unit_vectors,
+            np.ascontiguousarray(chunk_vectors, dtype=np.float32),
             corpus=manifest.get("corpus", ""), created=manifest.get("created", ""),
         )
         store._faiss = index
@@ -211,6 +208,11 @@ def write_jsonl(path: Path, rows):
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def fsync_file(path: Path):
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def write_atomic(path: Path, text: str):

@@ -3,7 +3,9 @@
 A 135M-parameter model invents numbers and drops or misplaces its [n] markers about half the
 time, so its text is accepted only when every content word and every number of each sentence
 is found in the evidence the sentence cites (or, for a sentence without a marker, in one
-piece of evidence, which it is then given).
+piece of evidence, which it is then given). Words the draft takes from the question need that
+support too: "the <thing asked> is: <an unrelated list> [1]" must not pass because the question
+supplied the words that tie the list to what was asked.
 """
 
 import re
@@ -78,7 +80,7 @@ def verify(draft: str, evidence: list[str], question: str, core: str = "", core_
             continue
         if any(not 1 <= n <= len(evidence) for n in marks):
             return Check(False, text, (), f"it cites a source that does not exist: {marks}")
-        content = set(terms(body)) - question_terms
+        content = set(terms(body)) - META_TERMS
         nums = numbers(body)
         backing = marks or [i + 1 for i in range(len(evidence))]
         support = [n for n in backing if content <= evidence_terms[n - 1] and nums <= evidence_numbers[n - 1]]
@@ -92,7 +94,7 @@ def verify(draft: str, evidence: list[str], question: str, core: str = "", core_
             support = marks
         if not support:
             return Check(False, text, (), "no single source holds all of: " + ", ".join(spelled(body, content) + sorted(nums)))
-        new_content = new_content or bool(content)
+        new_content = new_content or bool(content - question_terms)
         marks = marks or support[:1]
         cited.extend(n for n in marks if n not in cited)
         body = body.rstrip()

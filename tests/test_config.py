@@ -11,8 +11,8 @@ def test_defaults_are_valid():
 
 @pytest.mark.parametrize("changes", [
     {"chunk_chars": 50}, {"chunk_overlap": 400}, {"top_k": 0}, {"max_evidence": -1},
-    {"min_evidence": 1.5}, {"embedder": " "}, {"max_new_tokens": "many"}, {"extractive_only": "yes"},
-    {"min_evidence": "high"}, {"top_k": True},
+    {"min_confidence": 1.5}, {"embedder": " "}, {"max_new_tokens": "many"}, {"extractive_only": "yes"},
+    {"min_confidence": "high"}, {"top_k": True},
 ])
 def test_bad_settings_are_refused_with_the_setting_named(changes):
     with pytest.raises(ConfigError) as info:

@@ -40,15 +40,14 @@ def test_windows_1252_text_is_read(tmp_path):
     assert read_document(path, tmp_path).text == "café au lait"
 
 
-def test_html_gives_visible_text_one_block_a_line():
+def test_html_gives_visible_text_one_block_a_paragraph():
     text = html_to_text(
         "<html><head><title>T</title><script>alert(1)</script></head>"
-        "<body><h1>Head</h1><p>First <b>bold</b> para.</p><ul><li>one</li><li>two</li></ul></body></html>"
+        "<body><h1>Head</h1><p>First <b>bold</b>\npara.</p><ul><li>one</li><li>two</li></ul>"
+        "<dl><dt>name</dt><dd>what it does</dd></dl></body></html>"
     )
     assert "alert" not in text
-    assert "First bold para." in text
-    assert "- one" in text and "- two" in text
-    assert text.splitlines()[0] == "T"
+    assert text.split("\n\n") == ["T", "Head", "First bold para.", "- one", "- two", "name", "what it does"]
 
 
 def test_pdf_text_is_extracted(tmp_path):

@@ -64,3 +64,11 @@ def test_a_draft_that_skips_the_best_evidence_is_rejected():
     assert verify("It was built at Bell Labs in 1954 [1].", EVIDENCE, QUESTION, core=core).supported
     check = verify("Most manufacturers guarantee solar panels for 25 years [2].", EVIDENCE, QUESTION, core=core)
     assert not check.supported and "best evidence" in check.reason
+
+
+def test_words_taken_from_the_question_need_support_too():
+    # The question's words wrap an unrelated quote: "the <thing asked> is: <unrelated text>".
+    question = "What is the warranty on the inverter?"
+    draft = "The warranty on the inverter is the first practical silicon solar cell built at Bell Labs [1]."
+    check = verify(draft, EVIDENCE, question)
+    assert not check.supported and "inverter" in check.reason

@@ -1,0 +1,81 @@
+"""Whether the documents answer a question at all: signals that hold across question styles.
+
+A single threshold on the best evidence score fits the style of the questions it was tuned on.
+These signals do not depend on one score's scale:
+
+- evidence: the best evidence score (rag/evidence.py);
+- coverage: the share of the question's terms (idf-weighted) that the best evidence holds;
+- unknown: the share of the question's terms (idf-weighted) found nowhere in the corpus;
+  a question about a name or thing the documents never mention is not answered by them;
+- agreement: how many of the top chunks dense search and BM25 both rank high;
+- dense: the best chunk's cosine similarity to the question.
+
+They are blended by a logistic regression fitted by benchmarks/fit_abstention.py on the fit
+parts of the question sets only (eval/README.md); the result estimates the chance that the
+question is answerable, and Config.min_confidence is where rag abstains.
+"""
+
+import math
+from dataclasses import dataclass
+
+from rag.evidence import Evidence
+from rag.lexical import LexicalIndex
+from rag.retrieval import Hit
+
+FEATURES = ("evidence", "coverage", "unknown", "agreement", "dense")
+WEIGHTS = (2.9, -0.19, -1.1, 0.83, 1.46)
+BIAS = -1.09
+# How far down each ranking a chunk may sit and still count as ranked high by it.
+AGREEMENT_DEPTH = 10
+AGREEMENT_TOP = 5
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """The estimate and what it was computed from."""
+
+    confidence: float
+    features: tuple[float, ...]
+
+
+def unknown_share(query_terms: list[str], lexical: LexicalIndex) -> float:
+    """Idf-weighted share of the query's terms that no chunk holds."""
+    weights = {t: lexical.idf(t) for t in set(query_terms)}
+    total = sum(weights.values())
+    if total == 0:
+        return 1.0
+    return sum(w for t, w in weights.items() if not lexical.known(t)) / total
+
+
+def agreement(hits: list[Hit]) -> float:
+    """Share of the top fused chunks that both rankings put in their first AGREEMENT_DEPTH."""
+    top = hits[:AGREEMENT_TOP]
+    if not top:
+        return 0.0
+    both = sum(0 <= h.dense_rank < AGREEMENT_DEPTH and 0 <= h.lexical_rank < AGREEMENT_DEPTH for h in top)
+    return both / len(top)
+
+
+def assess(query_terms: list[str], lexical: LexicalIndex, hits: list[Hit], evidence: list[Evidence]) -> Answerability:
+    """The chance that the evidence answers the question.
+
+    Args:
+        query_terms: the question's content terms.
+        lexical: the BM25 index of the chunks (what the corpus holds).
+        hits: the retrieved chunks, best first.
+        evidence: the scored units, best first.
+    """
+    best = evidence[0] if evidence else None
+    features = (
+        best.score if best else 0.0,
+        best.features[1] if best else 0.0,
+        unknown_share(query_terms, lexical),
+        agreement(hits),
+        max((h.dense for h in hits), default=0.0),
+    )
+    return Answerability(confidence(features), features)
+
+
+def confidence(features: tuple[float, ...]) -> float:
+    z = BIAS + sum(w * f for w, f in zip(WEIGHTS, features))
+    return 1.0 / (1.0 + math.exp(-z))

@@ -1,0 +1,79 @@
+from rag import RAG
+from rag.chunking import ITEM, SENTENCE, Unit
+from rag.composition import MAX_WORDS, heading_needed, pick, pieces
+from rag.evidence import Evidence
+from tests.fakes import FakeEmbedder, ScriptedGenerator
+from tests.test_answer import assert_citations_hold
+
+TEXT = (
+    "Key concerns include:\n"
+    "- the price of electricity\n"
+    "- the supply of panels\n"
+    "- the weather in winter\n"
+)
+
+
+def unit(start, end, kind=ITEM, lead_in="Key concerns include:", heading="", source="a.txt"):
+    return Unit(source, start, end, TEXT[start:end], kind, heading, lead_in, 0 if lead_in else start)
+
+
+def evidence(u, score):
+    return Evidence(u, 0, score, (0.0, 0.0, 0.0, 0.0, 0.0))
+
+
+def item_units():
+    spans = []
+    for line in TEXT.splitlines()[1:]:
+        start = TEXT.index(line)
+        spans.append(unit(start, start + len(line)))
+    return spans
+
+
+def test_items_of_the_best_units_list_join_it():
+    a, b, c = item_units()
+    picked = pick([evidence(a, 0.8), evidence(b, 0.65), evidence(c, 0.64)])
+    assert [e.unit for e in picked] == [a, b, c]
+
+
+def test_a_far_weaker_unit_does_not_join():
+    a, b, _ = item_units()
+    other = Unit("b.txt", 0, 10, "x" * 10, SENTENCE)
+    picked = pick([evidence(a, 0.8), evidence(other, 0.5)])
+    assert [e.unit for e in picked] == [a]
+
+
+def test_the_lead_in_is_quoted_once_and_quotes_are_exact():
+    a, b, _ = item_units()
+    parts = pieces([evidence(a, 0.8), evidence(b, 0.7)], lambda source: TEXT)
+    assert parts[0].shown == "Key concerns include: the price of electricity"
+    assert parts[1].shown == "the supply of panels"
+    assert TEXT[parts[1].start:parts[1].end] == "- the supply of panels"
+
+
+def test_a_long_passage_is_cut_to_the_word_budget():
+    long_text = " ".join(f"word{i}" for i in range(100)) + "."
+    u = Unit("c.txt", 0, len(long_text), long_text, SENTENCE, quote_start=0)
+    (part,) = pieces([evidence(u, 0.9)], lambda source: long_text)
+    assert len(part.shown.split()) == MAX_WORDS and part.shown.endswith("…")
+    assert long_text[part.start:part.end].split() == long_text.split()[:MAX_WORDS - 1]
+
+
+def test_the_heading_is_needed_only_when_it_names_what_is_asked():
+    u = Unit("d.txt", 30, 80, "Query or set the auto-vacuum status in the database.", SENTENCE, "PRAGMA auto_vacuum")
+    assert heading_needed("Which setting controls the auto-vacuum status?", evidence(u, 0.9))
+    assert not heading_needed("Is the auto-vacuum status stored in the database?", evidence(u, 0.9))
+
+
+def test_an_identity_question_is_answered_with_the_term_its_definition_stands_under(tmp_path, fake_config):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "reference.html").write_text(
+        "<html><body><h1>Commands</h1><dl>"
+        "<dt>vacuum</dt><dd>Rebuilds the database file, repacking it into a minimal amount of disk space.</dd>"
+        "<dt>analyze</dt><dd>Gathers statistics about tables and indices for the query planner.</dd>"
+        "</dl></body></html>", encoding="utf-8")
+    rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(), generator=ScriptedGenerator(""))
+    answer = rag.ask("Which command repacks the database file into minimal disk space?", extractive_only=True)
+    assert answer.text.startswith("vacuum: Rebuilds the database file"), answer.text
+    assert answer.citations[0].quote.startswith("vacuum")
+    assert_citations_hold(rag, answer)
