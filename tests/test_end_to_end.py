@@ -39,6 +39,7 @@ def test_every_dev_answer_keeps_the_citation_invariants(dev_report, real_rag):
         for c in answer.citations:
             assert real_rag.document_text(c.source)[c.start:c.end] == c.quote
             assert (REPO / "corpus" / c.source).read_text(encoding="utf-8")[c.start:c.end] == c.quote
+        assert len(re.sub(r"\s*\[\d+\]", "", answer.text).split()) <= 60, answer.text
 
 
 def test_a_known_fact_is_answered_from_the_right_file(real_rag):
