@@ -12,13 +12,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rag.abstention import Answerability, assess
+from rag.abstention import assess
 from rag.chunking import clean
 from rag.composition import MAX_WORDS, display_text, heading_needed, heading_span, pick, pieces
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.conversation import follow_up, standalone_query
-from rag.evidence import Evidence, EvidenceSelector
+from rag.evidence import Evidence, EvidenceSelector, unit_text
 from rag.generation import Generator
 from rag.lexical import terms
 from rag.retrieval import Retriever
@@ -177,7 +177,7 @@ class Answerer:
         if evidence and answerable.confidence >= self.config.min_confidence:
             chosen = distinct(e for e in evidence if e.score >= evidence[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
         generate = bool(chosen) and not options.extractive_only and self.generator is not None
-        return Plan(question, query, asked, chosen, passages, generate, answerable, timings, started)
+        return Plan(question, query, asked, chosen, passages, generate, timings, started)
 
     def stream(self, question: str, history: list[str] | None = None, options: Options | None = None,
                query_vector=None) -> Iterator[str]:
@@ -294,7 +294,6 @@ class Plan:
         chosen: the evidence shown to the model and cited; empty means abstain.
         passages: the closest evidence, for display.
         generate: whether the model writes a draft.
-        answerable: the estimate that the documents answer the question.
         timings: milliseconds per stage so far.
         started: perf_counter() when answering began.
     """
@@ -305,14 +304,13 @@ class Plan:
     chosen: list[Evidence]
     passages: tuple[Citation, ...]
     generate: bool
-    answerable: Answerability
     timings: dict
     started: float
 
     @property
     def texts(self) -> list[str]:
         """The evidence as verification reads it: each unit under its heading."""
-        return [f"{e.unit.heading}: {e.unit.full_text}" if e.unit.heading else e.unit.full_text for e in self.chosen]
+        return [unit_text(e.unit) for e in self.chosen]
 
     @property
     def vocabulary(self) -> str:

@@ -128,7 +128,7 @@ class UnitVectors:
     def get(self, ids: list[int]) -> np.ndarray:
         """(len(ids), dimension) vectors of these units."""
         with self._lock:
-            known = dict(self._vectors)
+            known = {i: self._vectors[i] for i in ids if i in self._vectors}
         missing = [i for i in ids if i not in known]
         if missing:
             fresh = self.embedder.embed([unit_text(self.store.units[i]) for i in missing])
@@ -165,10 +165,14 @@ class EvidenceSelector:
             self._unit_terms[i] = body, own, set(terms(unit.context)) - own
         return self._unit_terms[i]
 
-    def coverage(self, query_terms: list[str], i: int) -> float:
+    def coverage(self, weights: dict[str, float], i: int) -> float:
         """Idf-weighted share of the query terms the unit holds (a term only its context holds
-        counts CONTEXT_WEIGHT)."""
-        weights = {t: self.lexical.idf(t) for t in set(query_terms)}
+        counts CONTEXT_WEIGHT).
+
+        Args:
+            weights: each query term's idf.
+            i: the unit's position in the store.
+        """
         total = sum(weights.values())
         if total == 0:
             return 0.0
@@ -196,13 +200,14 @@ class EvidenceSelector:
         dense = self.vectors.get(ids) @ query_vector
         lexical = bm25(query_terms, [self.unit_terms(i)[0] for i in ids], self.lexical.idf)
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
+        weights = {t: self.lexical.idf(t) for t in set(query_terms)}
         evidence = []
         for row, i in enumerate(ids):
             unit = self.store.units[i]
             # A section number ("6. Competitive Landscape") is layout, not a figure.
             heading = re.sub(r"^\s*\d{1,3}[.)]\s+", "", unit.heading)
             features = (
-                float(dense[row]), self.coverage(query_terms, i), float(lexical[row]), chunk_weight[i],
+                float(dense[row]), self.coverage(weights, i), float(lexical[row]), chunk_weight[i],
                 float(form_mismatch(question, unit.full_text, heading)),
             )
             evidence.append(Evidence(unit, i, score(features), features))
