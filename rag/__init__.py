@@ -17,6 +17,7 @@ from rag.errors import (
     DocumentError,
     EmptyCorpusError,
     IndexFormatError,
+    IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
     MissingDependencyError,
@@ -27,6 +28,6 @@ from rag.indexing import IndexReport
 
 __all__ = [
     "RAG", "SUPPORTED_SUFFIXES", "Answer", "AnswerStream", "Citation", "Config", "IndexReport", "RagError", "ConfigError",
-    "DocumentError", "EmptyCorpusError", "IndexFormatError", "IndexMismatchError", "IndexNotFoundError",
+    "DocumentError", "EmptyCorpusError", "IndexFormatError", "IndexLockedError", "IndexMismatchError", "IndexNotFoundError",
     "MissingDependencyError", "ModelNotFoundError",
 ]

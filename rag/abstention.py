@@ -19,8 +19,7 @@ import math
 from dataclasses import dataclass
 
 from rag.evidence import Evidence
-from rag.lexical import LexicalIndex
-from rag.retrieval import Hit
+from rag.retrieval import Hit, Search
 
 FEATURES = ("evidence", "coverage", "unknown", "agreement", "dense")
 WEIGHTS = (2.9, -0.19, -1.1, 0.83, 1.46)
@@ -38,7 +37,7 @@ class Answerability:
     features: tuple[float, ...]
 
 
-def unknown_share(query_terms: list[str], lexical: LexicalIndex) -> float:
+def unknown_share(query_terms: list[str], lexical: Search) -> float:
     """Idf-weighted share of the query's terms that no chunk holds."""
     weights = {t: lexical.idf(t) for t in set(query_terms)}
     total = sum(weights.values())
@@ -56,12 +55,12 @@ def agreement(hits: list[Hit]) -> float:
     return both / len(top)
 
 
-def assess(query_terms: list[str], lexical: LexicalIndex, hits: list[Hit], evidence: list[Evidence]) -> Answerability:
+def assess(query_terms: list[str], lexical: Search, hits: list[Hit], evidence: list[Evidence]) -> Answerability:
     """The chance that the evidence answers the question.
 
     Args:
         query_terms: the question's content terms.
-        lexical: the BM25 index of the chunks (what the corpus holds).
+        lexical: the store's search (its term counts say what the corpus holds).
         hits: the retrieved chunks, best first.
         evidence: the scored units, best first.
     """

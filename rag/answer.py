@@ -21,7 +21,7 @@ from rag.conversation import follow_up, standalone_query
 from rag.evidence import Evidence, EvidenceSelector, unit_text
 from rag.generation import Generator
 from rag.lexical import terms
-from rag.retrieval import Retriever
+from rag.retrieval import make_retriever
 from rag.store import Store
 from rag.verification import streaming_problem, verify
 
@@ -126,8 +126,8 @@ class Answerer:
         self.embedder = embedder
         self.generator = generator
         self.config = config
-        self.retriever = Retriever(store)
-        self.selector = EvidenceSelector(store, embedder, self.retriever.chunk_lexical)
+        self.retriever = make_retriever(store)
+        self.selector = EvidenceSelector(store, embedder, self.retriever)
 
     def citation(self, n: int, evidence: Evidence) -> Citation:
         unit = evidence.unit
@@ -157,7 +157,7 @@ class Answerer:
         timings["retrieve"] = ms_since(start)
         start = time.perf_counter()
         evidence = self.selector.select(asked, query_vector, query_terms, hits)
-        answerable = assess(query_terms, self.retriever.chunk_lexical, hits, evidence)
+        answerable = assess(query_terms, self.retriever, hits, evidence)
         timings["evidence"] = ms_since(start)
         return evidence, answerable
 

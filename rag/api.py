@@ -13,6 +13,8 @@ from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import DocumentError, RagError
 from rag.generation import Generator, TransformersGenerator
 from rag.indexing import IndexReport, Progress, update_index
+from rag.milvus import config_store
+from rag.locking import index_lock
 from rag.store import Store, read_manifest
 
 log = logging.getLogger(__name__)
@@ -88,9 +90,11 @@ class RAG:
         Only new or changed files are embedded; `rag.report` says what changed. Files that
         cannot be read are skipped and named in `rag.report.skipped`.
         """
-        config = config or Config()
+        config = recorded_store(Path(index_dir), config or Config())
         embedder = embedder or SentenceTransformerEmbedder(config.embedder)
-        store, report = update_index(Path(corpus_dir), Path(index_dir), config, embedder, rebuild, progress)
+        with index_lock(index_dir):
+            store, report = update_index(Path(corpus_dir), Path(index_dir), config, indexing_embedder(config, embedder),
+                                         rebuild, progress)
         rag = cls(store, Path(index_dir), config, embedder, generator)
         rag.report = report
         return rag
@@ -166,13 +170,22 @@ class RAG:
             yield from answerer.answer_batch(questions[start:end], vectors[start:end], options)
 
     def update(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
-        """Re-reads the corpus folder and indexes what changed."""
-        with self._update_lock:
-            store, report = update_index(self.corpus_dir, self.index_dir, self.config, self.embedder, rebuild, progress)
-            with self._lock:
-                self._store = store
-                self.report = report
-            return report
+        """Re-reads the corpus folder and indexes what changed.
+
+        Raises:
+            IndexLockedError: another process (`rag index`, say) is updating the index now.
+        """
+        with self._update_lock, index_lock(self.index_dir):
+            return self._reindex(rebuild, progress)
+
+    def _reindex(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+        # The caller holds the index lock.
+        store, report = update_index(self.corpus_dir, self.index_dir, self.config,
+                                     indexing_embedder(self.config, self.embedder), rebuild, progress)
+        with self._lock:
+            self._store = store
+            self.report = report
+        return report
 
     def add_files(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> IndexReport:
         """Copies readable files into the corpus folder and indexes them.
@@ -182,14 +195,16 @@ class RAG:
         """
         corpus = self.corpus_dir
         unreadable = {}
-        for path in map(Path, paths):
-            try:
-                read_document(path, path.parent)
-            except DocumentError as exc:
-                unreadable[path.name] = exc.reason
-                continue
-            shutil.copyfile(path, corpus / path.name)
-        report = self.update(progress=progress)
+        # Locked before the copy: a file is not put in the corpus under a running `rag index`.
+        with self._update_lock, index_lock(self.index_dir):
+            for path in map(Path, paths):
+                try:
+                    read_document(path, path.parent)
+                except DocumentError as exc:
+                    unreadable[path.name] = exc.reason
+                    continue
+                shutil.copyfile(path, corpus / path.name)
+            report = self._reindex(progress=progress)
         report.skipped.update(unreadable)
         return report
 
@@ -200,17 +215,41 @@ class RAG:
         path = (self.corpus_dir / source).resolve()
         if self.corpus_dir not in path.parents:
             raise RagError(f"{source!r} is not inside the corpus folder")
-        path.unlink(missing_ok=True)
-        return self.update()
+        with self._update_lock, index_lock(self.index_dir):
+            path.unlink(missing_ok=True)
+            return self._reindex()
 
 
 def merged_config(index_dir: Path, config: Config | None) -> Config:
-    """Fills index settings the caller left at their defaults from the index's manifest."""
+    """Fills index settings and the store the caller left at their defaults from the index's
+    manifest (so an update writes where the index is)."""
     manifest = read_manifest(index_dir)
     config = config or Config()
     defaults = Config()
     taken = {k: manifest[k] for k in config.index_settings() if getattr(config, k) == getattr(defaults, k) and k in manifest}
-    return config.replace(**taken)
+    return recorded_store(index_dir, config.replace(**taken), manifest)
+
+
+def recorded_store(index_dir: Path, config: Config, manifest: dict | None = None) -> Config:
+    """Config with the store and collection of the index at index_dir where config leaves
+    them unset: an update writes where the index is (`rag index --store` moves it)."""
+    if manifest is None:
+        try:
+            manifest = read_manifest(index_dir)
+        except RagError:
+            return config
+    recorded = {"store": config_store(manifest.get("store", "faiss"), index_dir), "collection": manifest.get("collection")}
+    return config.replace(**{k: v for k, v in recorded.items() if getattr(config, k) is None})
+
+
+def indexing_embedder(config: Config, embedder: Embedder) -> Embedder:
+    """The embedder, spread over Ray workers when Config.ray says so (rag/ray_embedding.py)."""
+    if not config.ray:
+        return embedder
+    from rag.embedding import resolve_embedder
+    from rag.ray_embedding import RayEmbedder
+
+    return RayEmbedder(embedder, resolve_embedder(config.embedder)[1], config.ray, config.ray_actors, config.ray_batch)
 
 
 def check_question(question: str) -> str:

@@ -74,10 +74,20 @@ def cli(ctx, config_path, verbose):
 @click.option("--corpus", default="corpus", show_default=True, type=click.Path(file_okay=False), help="Folder of documents.")
 @click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(file_okay=False), help="Index folder.")
 @click.option("--rebuild", is_flag=True, help="Embed everything again, even unchanged files.")
+@click.option("--store", metavar="URI", help="Where vectors live: faiss (default), milvus (Milvus Lite in the index "
+              "folder), a Milvus Lite FILE.db, or http://HOST:19530. Config: store.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
+              help="Embed on Ray: alone, a local Ray; with an address (auto, HOST:6379, ray://HOST:10001), "
+              "that cluster. Config: ray.")
 @click.pass_obj
-def index(config, corpus, index_dir, rebuild):
+def index(config, corpus, index_dir, rebuild, store, ray_address):
     """Build or update the index of a folder (only changed files are embedded)."""
     from rag.api import RAG
+
+    try:
+        config = config.replace(**{k: v for k, v in (("store", store), ("ray", ray_address)) if v})
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
 
     progress = Progress("embedding")
     try:

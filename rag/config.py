@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,17 @@ class Config:
         min_confidence: the estimated chance that the documents answer the question (rag/abstention.py)
             below which the answer is an abstention.
         cache_dir: where converted models are kept; default ~/.cache/rag.
+        store: where chunk vectors live and are searched: "faiss" (files in the index folder),
+            "milvus" (a Milvus Lite file, milvus.db, in the index folder), a Milvus Lite file
+            path ending in .db, or a Milvus server's URI (http://HOST:19530). rag/milvus.py.
+            None (the default): where the index already is, else "faiss".
+        collection: the Milvus collection of this index; None: the index's, else "rag_chunks".
+        milvus_token: the Milvus server's token ("user:password"); default $MILVUS_TOKEN.
+        milvus_db: the Milvus database; default the server's default.
+        ray: embed while indexing on Ray: "local" starts a local Ray, "auto" or an address
+            (ray://HOST:10001, HOST:6379) joins a cluster; None embeds in this process.
+        ray_actors: embedding actors (one model load each, one CPU each).
+        ray_batch: texts per batch sent to an actor.
     """
 
     embedder: str = DEFAULT_MODEL
@@ -44,9 +56,16 @@ class Config:
     extractive_only: bool = False
     min_confidence: float = 0.65
     cache_dir: str | None = None
+    store: str | None = None
+    collection: str | None = None
+    milvus_token: str | None = None
+    milvus_db: str | None = None
+    ray: str | None = None
+    ray_actors: int = 2
+    ray_batch: int = 256
 
     def __post_init__(self):
-        for name in ("chunk_chars", "chunk_overlap", "top_k", "max_evidence", "max_new_tokens"):
+        for name in ("chunk_chars", "chunk_overlap", "top_k", "max_evidence", "max_new_tokens", "ray_actors", "ray_batch"):
             value, least = getattr(self, name), 0 if name == "chunk_overlap" else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ConfigError(f"{name} must be a whole number of at least {least}, got {value!r}")
@@ -60,6 +79,14 @@ class Config:
             raise ConfigError(f"extractive_only must be true or false, got {self.extractive_only!r}")
         if not isinstance(self.min_confidence, (int, float)) or not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
+        if self.store is not None and (not isinstance(self.store, str) or not self.store.strip()):
+            raise ConfigError("store must be 'faiss', 'milvus', a Milvus Lite file (.db) or a Milvus URI")
+        if self.collection is not None and (
+                not isinstance(self.collection, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", self.collection)):
+            raise ConfigError(f"collection must be letters, digits and underscores, starting with a letter; got {self.collection!r}")
+        for name in ("milvus_token", "milvus_db", "ray"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be text, got {getattr(self, name)!r}")
         for name in ("embedder", "generator"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must name a model: 'default', a folder or a hub id")
@@ -74,6 +101,14 @@ class Config:
     def replace(self, **changes) -> "Config":
         """Returns a copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+    @property
+    def store_or_default(self) -> str:
+        return self.store or "faiss"
+
+    @property
+    def collection_or_default(self) -> str:
+        return self.collection or "rag_chunks"
 
     def index_settings(self) -> dict:
         return {name: getattr(self, name) for name in INDEX_FIELDS}

@@ -40,3 +40,7 @@ class ModelNotFoundError(RagError):
 
 class MissingDependencyError(RagError, ImportError):
     """An optional package needed for this feature is not installed."""
+
+
+class IndexLockedError(RagError):
+    """Another process (or thread) is updating the same index."""

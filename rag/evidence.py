@@ -18,8 +18,8 @@ import numpy as np
 
 from rag.chunking import Unit
 from rag.embedding import Embedder
-from rag.lexical import LexicalIndex, bm25, terms, words
-from rag.retrieval import Hit
+from rag.lexical import bm25, terms, words
+from rag.retrieval import Hit, Search
 from rag.store import Store
 
 FEATURES = ("dense", "coverage", "bm25", "chunk", "mismatch")
@@ -146,10 +146,10 @@ class EvidenceSelector:
     Args:
         store: the loaded index.
         embedder: the index's embedder (units are embedded as questions reach them).
-        lexical: the BM25 index of the store's chunks (its idf weighs question terms).
+        lexical: the store's search (its idf over the chunks weighs question terms).
     """
 
-    def __init__(self, store: Store, embedder: Embedder, lexical: LexicalIndex):
+    def __init__(self, store: Store, embedder: Embedder, lexical: Search):
         self.store = store
         self.lexical = lexical
         self.vectors = UnitVectors(store, embedder)

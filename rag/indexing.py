@@ -14,6 +14,7 @@ from rag.config import Config
 from rag.documents import Document, list_files, read_document, sha256_bytes
 from rag.embedding import Embedder
 from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
+from rag.milvus import manifest_store, open_chunks, uses_milvus
 from rag.store import Store
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,6 @@ class IndexReport:
 
 def text_key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def vector_cache(store: Store | None) -> dict[str, np.ndarray]:
-    """Vectors of an existing store keyed by the text they embed, so rebuilds reuse them."""
-    if store is None:
-        return {}
-    return {text_key(c.embed_text): v for c, v in zip(store.chunks, store.chunk_vectors)}
 
 
 def open_previous(index_dir: Path, config: Config, rebuild: bool) -> Store | None:
@@ -137,16 +131,23 @@ def update_index(
         why = f"; unreadable: {', '.join(report.skipped)}" if report.skipped else ""
         raise EmptyCorpusError(f"no readable document (.txt .md .html .pdf) in {corpus_dir}{why}")
     corpus = os.path.relpath(corpus_dir.resolve(), index_dir.resolve())
-    if previous is not None and not report.changed and previous.corpus == corpus:
+    location = manifest_store(config.store_or_default, index_dir)
+    same_store = previous is not None and previous.location == location and (
+        previous.milvus is None or previous.collection == config.collection_or_default)
+    if same_store and not report.changed and previous.corpus == corpus:
         return previous, report
-    store = assemble(documents, config, embedder, vector_cache(previous), report, progress)
+    store = assemble(documents, config, embedder, previous, report, progress)
     store.corpus = corpus
+    store.location = location
+    if uses_milvus(location):
+        store.collection = config.collection_or_default
+        store.milvus = open_chunks(config.store_or_default, store.collection, index_dir, config)
     store.save(index_dir)
     log.info("index %s: %s", index_dir, report.summary())
     return store, report
 
 
-def assemble(documents, config, embedder, cache, report, progress) -> Store:
+def assemble(documents, config, embedder, previous, report, progress) -> Store:
     units: list[Unit] = []
     chunks: list[Chunk] = []
     for source in sorted(documents):
@@ -157,7 +158,7 @@ def assemble(documents, config, embedder, cache, report, progress) -> Store:
             chunks.append(replace(chunk, first_unit=chunk.first_unit + offset, last_unit=chunk.last_unit + offset))
         units.extend(doc_units)
     chunk_texts = [c.embed_text for c in chunks]
-    vectors = embed_missing(chunk_texts, cache, embedder, report, progress)
+    vectors = embed_missing(chunk_texts, previous, embedder, report, progress)
     # Taken from a vector when there is one: asking the embedder would load its model even
     # when an update (a removed file, say) embeds nothing.
     dimension = len(next(iter(vectors.values()))) if vectors else embedder.dimension
@@ -166,15 +167,24 @@ def assemble(documents, config, embedder, cache, report, progress) -> Store:
                  np.ascontiguousarray(chunk_vectors, dtype=np.float32))
 
 
-def embed_missing(texts, cache, embedder, report, progress) -> dict[str, np.ndarray]:
+def embed_missing(texts, previous: Store | None, embedder, report, progress) -> dict[str, np.ndarray]:
+    """Vectors of every text: the previous index's where it has them, the rest embedded.
+
+    An embedder with an `embed_all(texts, progress)` method (rag.ray_embedding.RayEmbedder)
+    gets every missing text in one call, to spread them over its workers.
+    """
+    keys = {text_key(t): t for t in texts}
+    vectors = previous.cached_vectors(list(keys)) if previous is not None else {}
     # Sorted by length, so each embedder call pads its texts to about the same length.
-    missing = sorted(dict.fromkeys(t for t in texts if text_key(t) not in cache), key=len)
-    vectors = dict(cache)
+    missing = sorted((t for key, t in keys.items() if key not in vectors), key=len)
+    report.embedded = len(missing)
+    if missing and hasattr(embedder, "embed_all"):
+        vectors.update(zip(map(text_key, missing), embedder.embed_all(missing, progress)))
+        return vectors
     for start in range(0, len(missing), EMBED_BATCH):
         batch = missing[start:start + EMBED_BATCH]
         for text, vector in zip(batch, embedder.embed(batch)):
             vectors[text_key(text)] = vector
         if progress:
             progress(min(start + EMBED_BATCH, len(missing)), len(missing))
-    report.embedded = len(missing)
     return vectors

@@ -41,6 +41,39 @@ def terms(text: str) -> list[str]:
     return stemmer().stemWords([w for w in words(text) if w not in STOPWORDS])
 
 
+class TermStats:
+    """How many texts hold each term: the idf weights of question terms, and whether the
+    corpus holds a term at all. Kept with the index when a search engine elsewhere (Milvus)
+    does the keyword search.
+
+    Args:
+        df: term -> number of texts that hold it.
+        size: number of texts.
+    """
+
+    def __init__(self, df: dict[str, int], size: int):
+        self.df = df
+        self.size = size
+
+    @classmethod
+    def count(cls, tokenized: list[list[str]]) -> "TermStats":
+        """From texts already split into terms."""
+        df: dict[str, int] = {}
+        for doc in tokenized:
+            for term in set(doc):
+                df[term] = df.get(term, 0) + 1
+        return cls(df, len(tokenized))
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency, in the same form BM25 uses."""
+        df = self.df.get(term, 0)
+        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+
+    def known(self, term: str) -> bool:
+        """Whether any text holds the term."""
+        return term in self.df
+
+
 class LexicalIndex:
     """BM25 (bm25s) over a list of texts, with the document frequencies kept for idf lookups.
 
@@ -55,22 +88,17 @@ class LexicalIndex:
             raise MissingDependencyError("lexical search needs bm25s: pip install bm25s") from exc
         tokenized = [terms(t) for t in texts]
         self.size = len(texts)
-        self._df: dict[str, int] = {}
-        for doc in tokenized:
-            for term in set(doc):
-                self._df[term] = self._df.get(term, 0) + 1
+        self.stats = TermStats.count(tokenized)
+        self._df = self.stats.df
         self._bm25 = bm25s.BM25()
         # bm25s cannot index an empty corpus or empty documents; a placeholder keeps positions.
         self._bm25.index([doc or ["\x00"] for doc in tokenized] or [["\x00"]], show_progress=False)
 
     def idf(self, term: str) -> float:
-        """Smoothed inverse document frequency, in the same form BM25 uses."""
-        df = self._df.get(term, 0)
-        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+        return self.stats.idf(term)
 
     def known(self, term: str) -> bool:
-        """Whether any indexed text holds the term."""
-        return term in self._df
+        return self.stats.known(term)
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every text for the query terms (0 where none matches)."""

@@ -1,6 +1,11 @@
-"""Hybrid retrieval: FAISS dense search fused with BM25 by reciprocal rank."""
+"""Hybrid retrieval: dense search fused with BM25 by reciprocal rank.
+
+Two implementations of the Search protocol: Retriever (FAISS and bm25s over the index folder,
+the default) and rag.milvus.MilvusRetriever (both searches and the fusion in Milvus).
+"""
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -33,8 +38,35 @@ class Hit:
     lexical_rank: int = -1
 
 
+class Search(Protocol):
+    """What the stages after retrieval need from a store's search."""
+
+    def search(self, query_vector: np.ndarray, query_terms: list[str], k: int) -> list[Hit]:
+        """The k best chunks for a question, best first."""
+
+    def idf(self, term: str) -> float:
+        """A term's inverse document frequency over the chunks."""
+
+    def known(self, term: str) -> bool:
+        """Whether any chunk holds the term."""
+
+
+def depth_for(n: int, k: int) -> int:
+    """How far down each ranking fusion looks, for k results out of n chunks."""
+    return min(n, max(4 * k, 20))
+
+
+def make_retriever(store: Store) -> Search:
+    """The search of a loaded store: in Milvus when the index lives there, else FAISS + BM25."""
+    if store.milvus is not None:
+        from rag.milvus import MilvusRetriever
+
+        return MilvusRetriever(store)
+    return Retriever(store)
+
+
 class Retriever:
-    """Searches a store's chunks both ways and fuses the two rankings.
+    """Searches a store's chunks both ways (FAISS and bm25s) and fuses the two rankings.
 
     Args:
         store: the loaded index.
@@ -43,6 +75,12 @@ class Retriever:
     def __init__(self, store: Store):
         self.store = store
         self.chunk_lexical = LexicalIndex([c.embed_text for c in store.chunks])
+
+    def idf(self, term: str) -> float:
+        return self.chunk_lexical.idf(term)
+
+    def known(self, term: str) -> bool:
+        return self.chunk_lexical.known(term)
 
     def search(self, query_vector: np.ndarray, query_terms: list[str], k: int) -> list[Hit]:
         """The k best chunks for a question.
@@ -55,7 +93,7 @@ class Retriever:
         n = len(self.store.chunks)
         if n == 0:
             return []
-        depth = min(n, max(4 * k, 20))
+        depth = depth_for(n, k)
         dense_scores, dense_ids = self.store.search(query_vector, depth)
         lexical = self.chunk_lexical.scores(query_terms)
         lexical_ids = np.argsort(-lexical, kind="stable")[:depth]

@@ -2,13 +2,18 @@
 
 Layout of an index folder:
     manifest.json        what was built, with what, from which files; names the data folder
-    data-<id>/           documents.jsonl, units.jsonl, chunks.jsonl, chunks.faiss
+                         and the store that holds the vectors
+    data-<id>/           documents.jsonl, units.jsonl, chunks.jsonl, and
+                         chunks.faiss (store "faiss", the default), or
+                         terms.json (a Milvus store: the vectors and BM25 live in a Milvus
+                         collection, rag/milvus.py; the term counts weigh question terms)
 
 Only chunks have stored vectors: the sentences a question reaches are embedded when it asks
 (rag/evidence.py), so indexing embeds each stretch of text once.
 
-A build writes a new data folder, then replaces manifest.json in one rename, then removes
-the old folder. A build that dies half-way leaves the previous manifest and data in place.
+A build writes a new data folder (and the new chunks' rows in Milvus), then replaces
+manifest.json in one rename, then removes the old folder (and rows of no current chunk). A
+build that dies half-way leaves the previous manifest and data in place.
 """
 
 import json
@@ -27,6 +32,7 @@ from rag.chunking import Chunk, Unit
 from rag.config import INDEX_FIELDS, Config
 from rag.documents import Document
 from rag.errors import IndexFormatError, IndexMismatchError, IndexNotFoundError, MissingDependencyError
+from rag.lexical import TermStats, terms
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,13 @@ class Store:
         documents: source -> Document.
         units: all units, document after document.
         chunks: all chunks; first_unit/last_unit index into `units`.
-        chunk_vectors: (len(chunks), dimension) float32, L2-normalised.
+        chunk_vectors: (len(chunks), dimension) float32, L2-normalised; empty when a Milvus
+            store was loaded (the vectors stay in Milvus).
         corpus: the corpus folder the index was built from.
+        location: Config.store as the manifest records it ("faiss", or where Milvus runs).
+        collection: the Milvus collection, for a Milvus store.
+        milvus: the open rag.milvus.MilvusChunks of a Milvus store; None for FAISS.
+        term_stats: term counts over the chunks (kept in the data folder for a Milvus store).
     """
 
     settings: dict
@@ -65,7 +76,20 @@ class Store:
     chunk_vectors: np.ndarray
     corpus: str = ""
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
+    location: str = "faiss"
+    collection: str = ""
+    milvus: object = field(default=None, repr=False)
+    term_stats: TermStats | None = field(default=None, repr=False)
     _faiss: object = field(default=None, repr=False)
+
+    def cached_vectors(self, text_hashes: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of chunk texts (by indexing.text_key), for an update to reuse."""
+        if self.milvus is not None:
+            return self.milvus.vectors_by_text(text_hashes)
+        from rag.indexing import text_key
+
+        wanted = set(text_hashes)
+        return {key: v for key, v in ((text_key(c.embed_text), v) for c, v in zip(self.chunks, self.chunk_vectors)) if key in wanted}
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Inner-product search over chunk vectors.
@@ -95,6 +119,8 @@ class Store:
             "rag_version": __version__,
             "created": self.created,
             "data": data_dir,
+            "store": self.location,
+            **({"collection": self.collection} if self.milvus is not None else {}),
             "dimension": self.dimension,
             **self.settings,
             "corpus": self.corpus,
@@ -112,14 +138,25 @@ class Store:
             write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in self.documents.values()))
             write_jsonl(tmp / "units.jsonl", (unit_row(u) for u in self.units))
             write_jsonl(tmp / "chunks.jsonl", (chunk_row(c) for c in self.chunks))
-            faiss_module().write_index(self.vector_index(), str(tmp / "chunks.faiss"))
-            fsync_file(tmp / "chunks.faiss")
+            if self.milvus is None:
+                faiss_module().write_index(self.vector_index(), str(tmp / "chunks.faiss"))
+                fsync_file(tmp / "chunks.faiss")
+            else:
+                self.term_stats = self.term_stats or TermStats.count([terms(c.embed_text) for c in self.chunks])
+                write_atomic(tmp / "terms.json", json.dumps({"size": self.term_stats.size, "df": self.term_stats.df}))
+                from rag.milvus import write_rows
+
+                write_rows(self)
             os.rename(tmp, index_dir / name)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         write_atomic(index_dir / MANIFEST, json.dumps(self.manifest(name), indent=1, ensure_ascii=False))
         remove_stale(index_dir, keep=name)
+        if self.milvus is not None:
+            from rag.milvus import prune_rows
+
+            prune_rows(self)
 
     @classmethod
     def load(cls, index_dir: Path, config: Config | None = None) -> "Store":
@@ -137,15 +174,24 @@ class Store:
         documents = {d["source"]: Document(**d) for d in read_jsonl(data / "documents.jsonl")}
         units = [unit_from_row(row, documents) for row in read_jsonl(data / "units.jsonl")]
         chunks = [chunk_from_row(row, documents) for row in read_jsonl(data / "chunks.jsonl")]
-        faiss = faiss_module()
-        index = faiss.read_index(str(data / "chunks.faiss"))
-        chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+        dimension = int(manifest["dimension"])
+        location = manifest.get("store", "faiss")
         store = cls(
-            settings, int(manifest["dimension"]), documents, units, chunks,
-            np.ascontiguousarray(chunk_vectors, dtype=np.float32),
-            corpus=manifest.get("corpus", ""), created=manifest.get("created", ""),
+            settings, dimension, documents, units, chunks, np.zeros((0, dimension), np.float32),
+            corpus=manifest.get("corpus", ""), created=manifest.get("created", ""), location=location,
         )
-        store._faiss = index
+        if location == "faiss":
+            index = faiss_module().read_index(str(data / "chunks.faiss"))
+            if index.ntotal:
+                store.chunk_vectors = np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
+            store._faiss = index
+        else:
+            from rag.milvus import open_chunks
+
+            counts = json.loads((data / "terms.json").read_text(encoding="utf-8"))
+            store.term_stats = TermStats(counts["df"], counts["size"])
+            store.collection = manifest["collection"]
+            store.milvus = open_chunks(location, store.collection, index_dir, config or Config())
         return store
 
 

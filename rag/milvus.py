@@ -1,0 +1,359 @@
+"""Chunk vectors and keyword search on Milvus instead of the FAISS and BM25 files.
+
+The index folder still holds the manifest, the documents' text and the units (what citations
+point into); a Milvus collection holds one row per chunk: its vector, its text, its terms
+with a BM25 function (sparse vectors made by the server), and the metadata the pipeline needs
+(source, offsets, heading, content hashes). Dense search, BM25 and their reciprocal-rank
+fusion run in Milvus.
+
+Rows are keyed by chunk (source, offsets and a hash of the text), so an update inserts only
+the chunks of new or changed files and deletes the rest after the manifest has switched. A
+reader maps rows to the chunks of its own manifest and ignores any other row, so an update
+that is half-way (or died) never mixes two versions of a document into an answer.
+
+Where Milvus runs, by Config.store:
+    "milvus"                  a Milvus Lite file, milvus.db, in the index folder
+    path/to/file.db           a Milvus Lite file elsewhere (one process may open it at a time)
+    http://HOST:19530         a Milvus server (standalone or distributed; Milvus Lite's own
+                              `milvus-lite server` too), with Config.milvus_token / $MILVUS_TOKEN
+                              and Config.milvus_db
+"""
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import Chunk
+from rag.errors import MissingDependencyError, RagError
+from rag.lexical import terms
+from rag.retrieval import RRF_K, Hit, depth_for
+
+log = logging.getLogger(__name__)
+
+FAISS = "faiss"
+LITE_IN_INDEX = "milvus"
+LITE_FILE = "milvus.db"
+BATCH = 1000  # rows per insert, delete or lookup call
+MAX_TEXT_BYTES = 60_000  # VARCHAR fields hold at most 65,535 bytes
+MAX_NAME_BYTES = 1000
+# BM25 parameters as in the FAISS folder's bm25s index.
+BM25_K1 = 1.5
+BM25_B = 0.75
+
+
+class StoreError(RagError):
+    """The Milvus store cannot be reached or holds something else than expected."""
+
+
+def uses_milvus(store: str) -> bool:
+    return store != FAISS
+
+
+def milvus_uri(store: str, index_dir: Path) -> str:
+    """The URI to connect to for a Config.store value (a Lite file relative to the index)."""
+    if store == LITE_IN_INDEX:
+        return str(Path(index_dir) / LITE_FILE)
+    if "://" in store:
+        return store
+    path = Path(store).expanduser()
+    return str(path if path.is_absolute() else Path(index_dir) / path)
+
+
+def manifest_store(store: str, index_dir: Path) -> str:
+    """Config.store as the manifest records it: a Lite file path relative to the index folder."""
+    if not uses_milvus(store) or store == LITE_IN_INDEX or "://" in store:
+        return store
+    return os.path.relpath(Path(store).expanduser().resolve(), Path(index_dir).resolve())
+
+
+def config_store(recorded: str, index_dir: Path) -> str:
+    """A manifest's record of the store as a Config.store value (a Lite file made absolute)."""
+    if not uses_milvus(recorded) or recorded == LITE_IN_INDEX or "://" in recorded:
+        return recorded
+    return str((Path(index_dir) / recorded).resolve())
+
+
+def chunk_key(chunk: Chunk, embedder: str) -> str:
+    """A row's primary key: the chunk's place and text, and the model that embedded it (a
+    changed chunk, or one embedded by another model, gets a new row)."""
+    text = hashlib.sha256(chunk.embed_text.encode()).hexdigest()
+    place = f"{embedder}\0{chunk.source}\0{chunk.start}\0{chunk.end}\0{text}"
+    return hashlib.sha256(place.encode()).hexdigest()[:32]
+
+
+def open_chunks(store: str, collection: str, index_dir: Path, config) -> "MilvusChunks":
+    """The collection a Config.store value (or a manifest's record of it) names."""
+    return MilvusChunks(milvus_uri(store, index_dir), collection, config.milvus_token, config.milvus_db)
+
+
+def store_keys(store) -> list[str]:
+    return [chunk_key(c, store.settings["embedder"]) for c in store.chunks]
+
+
+def write_rows(store):
+    """Inserts the rows of a store's chunks that its collection lacks (before the switch)."""
+    from rag.indexing import text_key
+
+    chunks: MilvusChunks = store.milvus
+    chunks.create(store.dimension)
+    present = chunks.keys()
+    rows = []
+    for chunk, key, vector in zip(store.chunks, store_keys(store), store.chunk_vectors):
+        if key in present:
+            continue
+        document = store.documents[chunk.source]
+        rows.append({
+            "key": key, "vector": vector.tolist(), "terms": clip(bm25_text(terms(chunk.embed_text)), MAX_TEXT_BYTES),
+            "text": clip(chunk.text, MAX_TEXT_BYTES), "source": clip(chunk.source, MAX_NAME_BYTES),
+            "start": chunk.start, "end": chunk.end, "heading": clip(chunk.heading, MAX_NAME_BYTES),
+            "text_hash": text_key(chunk.embed_text), "doc_sha256": document.sha256,
+        })
+    chunks.insert(rows)
+    log.info("Milvus %s: %d rows inserted, %d kept", chunks.collection, len(rows), len(store.chunks) - len(rows))
+
+
+def prune_rows(store):
+    """Deletes rows of no current chunk (removed files, old versions), after the switch."""
+    chunks: MilvusChunks = store.milvus
+    stale = sorted(chunks.keys() - set(store_keys(store)))
+    chunks.delete(stale)
+    log.info("Milvus %s: %d stale rows deleted", chunks.collection, len(stale))
+
+
+def bm25_text(chunk_terms: list[str]) -> str:
+    """rag's own terms (stemmed, stop words dropped) joined for Milvus's standard tokenizer, so
+    BM25 in Milvus counts the same terms as the FAISS folder's bm25s; "." and "'" inside a
+    term ("3.5", "u.s") become "_", which the tokenizer keeps inside a word."""
+    return " ".join(t.replace(".", "_").replace("'", "_") for t in chunk_terms)
+
+
+def clip(text: str, limit: int) -> str:
+    data = text.encode()
+    return text if len(data) <= limit else data[:limit].decode(errors="ignore")
+
+
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
+
+
+def pymilvus():
+    try:
+        import pymilvus
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "a Milvus store needs pymilvus (and milvus-lite for a local .db file): pip install 'rag[milvus]'"
+        ) from exc
+    return pymilvus
+
+
+def connect(uri: str, token: str | None = None, db: str | None = None):
+    """One MilvusClient per URI in this process (a Milvus Lite file admits one process)."""
+    token = token or os.environ.get("MILVUS_TOKEN") or None
+    key = (uri, token, db)
+    with _clients_lock:
+        if key not in _clients:
+            options = {"token": token} if token else {}
+            if db:
+                options["db_name"] = db
+            if "://" not in uri:
+                Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _clients[key] = pymilvus().MilvusClient(uri, **options)
+            except MissingDependencyError:
+                raise
+            except Exception as exc:
+                lite = "" if "://" in uri else (
+                    "; a Milvus Lite file can be open in one process at a time: stop the other "
+                    "(rag serve?) or run a Milvus server (`milvus-lite server --data-dir DIR`) and use its URI"
+                )
+                raise StoreError(f"cannot open Milvus at {uri}: {exc}{lite}") from exc
+    return _clients[key]
+
+
+class MilvusChunks:
+    """The collection of one index's chunks.
+
+    Args:
+        uri: a Milvus Lite file or a server URI.
+        collection: the collection's name.
+        token, db: the server's token and database (None for Milvus Lite).
+    """
+
+    def __init__(self, uri: str, collection: str, token: str | None = None, db: str | None = None):
+        self.uri = uri
+        self.collection = collection
+        self.client = connect(uri, token, db)
+
+    def exists(self) -> bool:
+        return self.client.has_collection(self.collection)
+
+    def dimension(self) -> int | None:
+        if not self.exists():
+            return None
+        for f in self.client.describe_collection(self.collection)["fields"]:
+            if f["name"] == "vector":
+                return int(f["params"]["dim"])
+        return None
+
+    def create(self, dimension: int, replace: bool = False):
+        """Makes the collection (dropping one of another dimension, or any when replace)."""
+        if self.exists() and (replace or self.dimension() != dimension):
+            log.info("dropping Milvus collection %s", self.collection)
+            self.client.drop_collection(self.collection)
+        if self.exists():
+            return
+        m = pymilvus()
+        schema = self.client.create_schema(auto_id=False)
+        schema.add_field("key", m.DataType.VARCHAR, is_primary=True, max_length=64)
+        schema.add_field("vector", m.DataType.FLOAT_VECTOR, dim=dimension)
+        schema.add_field("terms", m.DataType.VARCHAR, max_length=65535, enable_analyzer=True,
+                         analyzer_params={"tokenizer": "standard"})
+        schema.add_field("sparse", m.DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("text", m.DataType.VARCHAR, max_length=65535)
+        schema.add_field("source", m.DataType.VARCHAR, max_length=MAX_NAME_BYTES + 24)
+        schema.add_field("start", m.DataType.INT64)
+        schema.add_field("end", m.DataType.INT64)
+        schema.add_field("heading", m.DataType.VARCHAR, max_length=MAX_NAME_BYTES + 24)
+        schema.add_field("text_hash", m.DataType.VARCHAR, max_length=64)
+        schema.add_field("doc_sha256", m.DataType.VARCHAR, max_length=64)
+        schema.add_function(m.Function(name="terms_bm25", function_type=m.FunctionType.BM25,
+                                       input_field_names=["terms"], output_field_names=["sparse"]))
+        index = self.client.prepare_index_params()
+        index.add_index("vector", index_type="FLAT", metric_type="IP")
+        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                        params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+        # Milvus Lite's in-process server logs a traceback for a timestamp call it does not
+        # implement while a collection is made; the collection is made all the same.
+        server_log = logging.getLogger("grpc._server")
+        level = server_log.level
+        server_log.setLevel(logging.CRITICAL)
+        try:
+            self.client.create_collection(self.collection, schema=schema, index_params=index)
+        finally:
+            server_log.setLevel(level)
+
+    def keys(self) -> set[str]:
+        """Every row's key."""
+        if not self.exists():
+            return set()
+        if "://" not in self.uri:
+            # Milvus Lite answers a query of every row at once (and has no timestamps for
+            # an iterator); a server caps a query's rows, so it is read page by page.
+            return {r["key"] for r in self.client.query(self.collection, filter='key != ""', output_fields=["key"])}
+        found = set()
+        iterator = self.client.query_iterator(self.collection, batch_size=BATCH, filter='key != ""', output_fields=["key"])
+        while rows := iterator.next():
+            found.update(r["key"] for r in rows)
+        iterator.close()
+        return found
+
+    def insert(self, rows: list[dict]):
+        for start in range(0, len(rows), BATCH):
+            self.client.insert(self.collection, rows[start:start + BATCH])
+
+    def delete(self, keys: list[str]):
+        for start in range(0, len(keys), BATCH):
+            self.client.delete(self.collection, ids=keys[start:start + BATCH])
+
+    def vectors_by_text(self, text_hashes: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these texts (by text_hash), to reuse instead of embedding again."""
+        if not text_hashes or not self.exists():
+            return {}
+        found = {}
+        for start in range(0, len(text_hashes), BATCH):
+            wanted = text_hashes[start:start + BATCH]
+            # Hex digests only, so the list can stand in the filter as JSON.
+            rows = self.client.query(self.collection, filter=f"text_hash in {json.dumps(wanted)}",
+                                     output_fields=["text_hash", "vector"])
+            found.update((r["text_hash"], np.asarray(r["vector"], dtype=np.float32)) for r in rows)
+        return found
+
+    def vectors_by_key(self, keys: list[str]) -> dict[str, np.ndarray]:
+        if not keys:
+            return {}
+        rows = self.client.get(self.collection, ids=keys, output_fields=["vector"])
+        return {r["key"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
+
+    def search(self, query_vector: np.ndarray, query_text: str, limit: int, depth: int):
+        """Dense, BM25 and fused rankings.
+
+        Args:
+            query_vector: the embedded question.
+            query_text: the question's terms (bm25_text); empty for none.
+            limit: fused rows to return.
+            depth: rows of each single ranking.
+
+        Returns:
+            (fused [(key, score)], dense [(key, cosine)], bm25 [(key, score)]), best first. The
+            fusion is Milvus's hybrid search with its reciprocal-rank ranker.
+        """
+        m = pymilvus()
+        vector = [np.asarray(query_vector, dtype=np.float32).tolist()]
+        dense_params = {"metric_type": "IP"}
+        dense = self.client.search(self.collection, data=vector, anns_field="vector", limit=depth,
+                                   search_params=dense_params, output_fields=["key"])[0]
+        dense = [(r["key"], float(r["distance"])) for r in dense]
+        if not query_text:
+            return [(key, 1.0 / (RRF_K + rank + 1)) for rank, (key, _) in enumerate(dense[:limit])], dense, []
+        bm25_params = {"metric_type": "BM25"}
+        # Milvus Lite reports BM25 as a negated distance; the size is the score.
+        lexical = self.client.search(self.collection, data=[query_text], anns_field="sparse", limit=depth,
+                                     search_params=bm25_params, output_fields=["key"])[0]
+        lexical = [(r["key"], abs(float(r["distance"]))) for r in lexical]
+        requests = [m.AnnSearchRequest(vector, "vector", dense_params, depth),
+                    m.AnnSearchRequest([query_text], "sparse", bm25_params, depth)]
+        fused = self.client.hybrid_search(self.collection, requests, m.RRFRanker(RRF_K), limit=limit, output_fields=["key"])[0]
+        return [(r["key"], float(r["distance"])) for r in fused], dense, lexical
+
+
+class MilvusRetriever:
+    """Hybrid search of a store's chunks in Milvus (the Search protocol of rag/retrieval.py).
+
+    Args:
+        store: the loaded index, whose `milvus` is its collection and `term_stats` its term counts.
+    """
+
+    def __init__(self, store):
+        self.store = store
+        self.chunks: MilvusChunks = store.milvus
+        self.stats = store.term_stats
+        self.position = {key: i for i, key in enumerate(store_keys(store))}
+
+    def idf(self, term: str) -> float:
+        return self.stats.idf(term)
+
+    def known(self, term: str) -> bool:
+        return self.stats.known(term)
+
+    def search(self, query_vector: np.ndarray, query_terms: list[str], k: int) -> list[Hit]:
+        """The k best chunks: Milvus's fused ranking, with each chunk's place and score in the
+        dense and BM25 rankings (the evidence and abstention stages weigh them). Rows that are
+        not chunks of this index's manifest (an update under way) are skipped."""
+        n = len(self.store.chunks)
+        if n == 0:
+            return []
+        depth = depth_for(n, k)
+        # A few more than asked, in case rows of an update under way come first.
+        fused, dense, lexical = self.chunks.search(query_vector, bm25_text(query_terms), k + depth // 4, depth)
+        known = self.position
+        dense = [(known[key], score) for key, score in dense if key in known]
+        lexical = [(known[key], score) for key, score in lexical if key in known]
+        fused = [(known[key], score) for key, score in fused if key in known][:k]
+        dense_score = dict(dense)
+        embedder = self.store.settings["embedder"]
+        missing = [chunk_key(self.store.chunks[i], embedder) for i, _ in fused if i not in dense_score]
+        for key, vector in self.chunks.vectors_by_key(missing).items():
+            dense_score[known[key]] = float(vector @ query_vector)
+        dense_rank = {i: rank for rank, (i, _) in enumerate(dense)}
+        lexical_rank = {i: rank for rank, (i, _) in enumerate(lexical)}
+        lexical_score = dict(lexical)
+        return [
+            Hit(self.store.chunks[i], i, score, dense_score.get(i, 0.0), lexical_score.get(i, 0.0),
+                dense_rank.get(i, -1), lexical_rank.get(i, -1))
+            for i, score in fused
+        ]

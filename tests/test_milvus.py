@@ -1,0 +1,208 @@
+"""The index on Milvus (Milvus Lite, the real engine: embedded, and as a server on 127.0.0.1)."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag import RAG, Config
+from rag.errors import MissingDependencyError
+from rag.evaluation import evaluate, load_questions
+from rag.lexical import terms
+from rag.milvus import MilvusChunks, milvus_uri, store_keys, write_rows
+from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
+
+REPO = Path(__file__).resolve().parent.parent
+QUESTIONS = [
+    "When was the first silicon solar cell built?",
+    "Who runs the Nightjet network?",
+    "How do bees communicate?",
+    "How long are solar panels guaranteed?",
+    "What is the capital of Peru?",
+]
+
+
+def copy_sentence(messages):
+    return source_sentence(messages, 1)
+
+
+def build(corpus, index_dir, config, **kwargs):
+    return RAG.build(corpus, index_dir, config, embedder=FakeEmbedder(),
+                     generator=ScriptedGenerator(copy_sentence), **kwargs)
+
+
+def rows(rag: RAG) -> set[str]:
+    return rag.store.milvus.keys()
+
+
+@pytest.fixture
+def milvus_config(fake_config) -> Config:
+    return fake_config.replace(store="milvus")
+
+
+def test_milvus_store_ranks_and_answers_as_faiss(corpus, tmp_path, fake_config, milvus_config):
+    faiss = build(corpus, tmp_path / "faiss", fake_config)
+    milvus = build(corpus, tmp_path / "milvus", milvus_config)
+    assert (tmp_path / "milvus" / "milvus.db").exists()
+    assert not list((tmp_path / "milvus").glob("data-*/chunks.faiss"))
+    for question in QUESTIONS:
+        vector, query_terms = faiss.embedder.embed([question])[0], terms(question)
+        expected = [(h.index, h.dense_rank, h.lexical_rank) for h in faiss.answerer.retriever.search(vector, query_terms, 4)]
+        found = [(h.index, h.dense_rank, h.lexical_rank) for h in milvus.answerer.retriever.search(vector, query_terms, 4)]
+        assert found == expected, question
+        a, b = faiss.ask(question), milvus.ask(question)
+        assert (b.text, b.abstained) == (a.text, a.abstained), question
+        assert [(c.source, c.start, c.end, round(c.score, 5)) for c in b.citations] == \
+            [(c.source, c.start, c.end, round(c.score, 5)) for c in a.citations], question
+
+
+def test_milvus_rows_hold_the_chunk_and_its_metadata(corpus, tmp_path, milvus_config):
+    rag = build(corpus, tmp_path / "index", milvus_config)
+    chunks: MilvusChunks = rag.store.milvus
+    got = chunks.client.query(chunks.collection, filter='source == "solar.txt"',
+                              output_fields=["text", "source", "start", "end", "heading", "text_hash", "doc_sha256"])
+    assert got
+    for row in got:
+        assert rag.document_text("solar.txt")[row["start"]:row["end"]] == row["text"]
+        assert row["doc_sha256"] == rag.store.documents["solar.txt"].sha256
+    assert rows(rag) == set(store_keys(rag.store))
+
+
+def test_milvus_updates_are_incremental_and_delete_removed_files(corpus, tmp_path, milvus_config):
+    rag = build(corpus, tmp_path / "index", milvus_config)
+    before = rows(rag)
+    again = build(corpus, tmp_path / "index", milvus_config)
+    assert again.report.embedded == 0 and not again.report.changed
+    (corpus / "solar.txt").write_text("Solar Power Basics\nSolar panels last about 30 years now.\n", encoding="utf-8")
+    (corpus / "bees.md").unlink()
+    embedder = FakeEmbedder()
+    updated = RAG.build(corpus, tmp_path / "index", milvus_config, embedder=embedder,
+                        generator=ScriptedGenerator(copy_sentence))
+    assert updated.report.updated == ["solar.txt"] and updated.report.removed == ["bees.md"]
+    assert all("30 years" in t or "Solar Power" in t for t in embedder.embedded), embedder.embedded
+    after = rows(updated)
+    assert after == set(store_keys(updated.store)) and after != before
+    assert not any(c.source == "bees.md" for c in updated.store.chunks)
+    assert "30 years" in updated.ask("How long do solar panels last?").text
+
+
+def test_plain_rag_index_keeps_a_milvus_index_on_milvus(corpus, tmp_path, fake_config, milvus_config):
+    build(corpus, tmp_path / "index", milvus_config)
+    (corpus / "extra.txt").write_text("Tidal power uses the rise and fall of the sea.\n", encoding="utf-8")
+    rag = build(corpus, tmp_path / "index", fake_config)  # store left at its default
+    assert rag.store.milvus is not None and rag.report.added == ["extra.txt"]
+    opened = RAG.open(tmp_path / "index", fake_config, embedder=FakeEmbedder(), generator=ScriptedGenerator(copy_sentence))
+    assert opened.config.store == "milvus"
+    assert "sea" in opened.ask("What does tidal power use?").text
+
+
+def test_moving_an_index_between_faiss_and_milvus_reuses_its_vectors(corpus, tmp_path, fake_config, milvus_config):
+    build(corpus, tmp_path / "index", fake_config)
+    moved = build(corpus, tmp_path / "index", milvus_config)
+    assert moved.report.embedded == 0 and moved.store.milvus is not None
+    back = build(corpus, tmp_path / "index", fake_config.replace(store="faiss"))
+    assert back.report.embedded == 0 and back.store.milvus is None
+    assert (tmp_path / "index" / json.loads((tmp_path / "index" / "manifest.json").read_text())["data"] / "chunks.faiss").exists()
+
+
+def test_rows_of_an_update_under_way_never_reach_answers(corpus, tmp_path, milvus_config):
+    """An update that has written its rows but not switched the manifest (or died there)."""
+    rag = build(corpus, tmp_path / "index", milvus_config)
+    expected = [rag.ask(q).text for q in QUESTIONS]
+    (corpus / "solar.txt").write_text("Solar Power Basics\nSolar cells were first built on the Moon in 1954.\n", encoding="utf-8")
+    from rag.indexing import IndexReport, assemble, read_corpus
+
+    report = IndexReport()
+    documents = read_corpus(corpus, rag.store, report)
+    pending = assemble(documents, milvus_config, FakeEmbedder(), rag.store, report, None)
+    pending.milvus = rag.store.milvus
+    write_rows(pending)  # the new rows are in Milvus; the manifest still names the old version
+    assert rows(rag) > set(store_keys(rag.store))
+    assert [rag.ask(q).text for q in QUESTIONS] == expected
+    reopened = RAG.open(tmp_path / "index", embedder=FakeEmbedder(), generator=ScriptedGenerator(copy_sentence))
+    assert [reopened.ask(q).text for q in QUESTIONS] == expected
+    finished = build(corpus, tmp_path / "index", milvus_config)  # the next run completes and prunes
+    assert rows(finished) == set(store_keys(finished.store))
+    assert "Moon" in finished.ask("Where were solar cells first built?").text
+
+
+def test_a_milvus_uri_without_the_extra_names_the_extra(corpus, tmp_path, milvus_config, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pymilvus", None)
+    with pytest.raises(MissingDependencyError, match=r"rag\[milvus\]"):
+        build(corpus, tmp_path / "index", milvus_config)
+
+
+def test_a_lite_file_path_is_kept_relative_to_the_index(corpus, tmp_path, fake_config):
+    config = fake_config.replace(store=str(tmp_path / "elsewhere" / "chunks.db"), collection="docs")
+    build(corpus, tmp_path / "index", config)
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["store"] == "../elsewhere/chunks.db" and manifest["collection"] == "docs"
+    assert milvus_uri(manifest["store"], tmp_path / "index") == str(tmp_path / "index" / "../elsewhere/chunks.db")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def milvus_server(tmp_path):
+    """Milvus Lite's gRPC server on 127.0.0.1 (the URI path a Milvus cluster takes)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "server"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the Milvus Lite server did not start")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_milvus_server_uri_builds_updates_and_answers(corpus, tmp_path, fake_config, milvus_server):
+    config = fake_config.replace(store=milvus_server, collection="served")
+    faiss = build(corpus, tmp_path / "faiss", fake_config)
+    served = build(corpus, tmp_path / "index", config)
+    assert json.loads((tmp_path / "index" / "manifest.json").read_text())["store"] == milvus_server
+    for question in QUESTIONS:
+        assert served.ask(question).text == faiss.ask(question).text, question
+    (corpus / "bees.md").unlink()
+    assert build(corpus, tmp_path / "index", config).report.removed == ["bees.md"]
+    # A second process (another app server) opens the same index through the server.
+    script = ("from rag import RAG; from tests.fakes import FakeEmbedder; "
+              f"r = RAG.open({str(tmp_path / 'index')!r}, embedder=FakeEmbedder()); "
+              "print(r.ask('Who runs the Nightjet network?', extractive_only=True).text)")
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert "ÖBB" in out.stdout, out.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_dev_set_on_milvus_scores_at_least_as_on_faiss(real_rag, tmp_path):
+    """The real models on the default corpus: Milvus Lite against the FAISS folder."""
+    milvus = RAG.build(real_rag.corpus_dir, tmp_path / "index", Config(store="milvus"),
+                       embedder=real_rag.embedder, generator=real_rag.generator)
+    questions = load_questions(REPO / "eval" / "dev_qa.jsonl")
+    on_faiss = evaluate(real_rag, questions)
+    on_milvus = evaluate(milvus, questions)
+    same = sum(a.answer.text == b.answer.text for a, b in zip(on_faiss.judged, on_milvus.judged))
+    print(f"dev set: {same} of {len(questions)} answers the same on Milvus as on FAISS")
+    f, m = on_faiss.figures(), on_milvus.figures()
+    assert m["answered_right_and_cited"] >= f["answered_right_and_cited"], (m, f)
+    assert m["abstained_right"] >= f["abstained_right"], (m, f)
+    assert m["false_abstentions"] <= f["false_abstentions"], (m, f)
