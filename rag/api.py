@@ -3,18 +3,20 @@
 import logging
 import shutil
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rag.answer import Answer, Answerer, Options
+from rag.batch import MAX_QUESTION_CHARS
 from rag.config import Config
-from rag.documents import read_document
+from rag.documents import read_document, upload_name
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import DocumentError, RagError
 from rag.generation import Generator, TransformersGenerator
 from rag.indexing import IndexReport, Progress, update_index
-from rag.milvus import config_store
 from rag.locking import index_lock
+from rag.milvus import config_store
 from rag.store import Store, read_manifest
 
 log = logging.getLogger(__name__)
@@ -190,20 +192,22 @@ class RAG:
     def add_files(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> IndexReport:
         """Copies readable files into the corpus folder and indexes them.
 
-        A file that cannot be read is not copied (the corpus keeps only usable documents); it
-        is named with the reason in the report's `skipped`.
+        A file that cannot be read (or is over config.max_file_mb) is not copied (the corpus
+        keeps only usable documents); it is named with the reason in the report's `skipped`.
+        Each file lands in the corpus folder itself under documents.upload_name(its name).
         """
         corpus = self.corpus_dir
         unreadable = {}
         # Locked before the copy: a file is not put in the corpus under a running `rag index`.
         with self._update_lock, index_lock(self.index_dir):
             for path in map(Path, paths):
+                name = upload_name(path.name)
                 try:
-                    read_document(path, path.parent)
+                    read_document(path, path.parent, max_mb=self.config.max_file_mb)
                 except DocumentError as exc:
-                    unreadable[path.name] = exc.reason
+                    unreadable[name] = exc.reason
                     continue
-                shutil.copyfile(path, corpus / path.name)
+                shutil.copyfile(path, corpus / name)
             report = self._reindex(progress=progress)
         report.skipped.update(unreadable)
         return report
@@ -253,6 +257,19 @@ def indexing_embedder(config: Config, embedder: Embedder) -> Embedder:
 
 
 def check_question(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
+    """The question with control and invisible format characters (NUL, escapes, bidi
+    overrides, zero-width spaces) taken out and white space collapsed.
+
+    Raises:
+        ValueError: it is empty, or longer than MAX_QUESTION_CHARS.
+    """
+    if not isinstance(question, str):
         raise ValueError("the question is empty")
-    return " ".join(question.split())
+    question = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in question
+                                if unicodedata.category(c) != "Cf").split())
+    if not question:
+        raise ValueError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValueError(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,} "
+                         "characters: ask about one thing at a time")
+    return question

@@ -21,6 +21,9 @@ def quiet_libraries():
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Models come from local folders; a name that is not one fails at once instead of after
+    # minutes of network retries. HF_HUB_OFFLINE=0 lets a hub id download.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def load_config(path: str | None) -> Config:
@@ -237,7 +240,8 @@ def batch(config, questions, out, fmt, index_dir, resume, extractive):
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--share", is_flag=True, help="Also open a public Gradio share link.")
 @click.option("--auth", envvar="RAG_AUTH", metavar="USER:PASSWORD",
-              help="Ask visitors for this login when the chat is exposed (--share or another host). Env: RAG_AUTH.")
+              help="Ask every visitor for this login; needed when the chat is exposed (--share or another host). "
+                   "Env: RAG_AUTH.")
 @click.pass_obj
 def serve(config, index_dir, host, port, share, auth):
     """Start the web chat on an index."""

@@ -3,9 +3,10 @@
 import dataclasses
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 from rag.errors import ConfigError
 
@@ -33,6 +34,7 @@ class Config:
         min_confidence: the estimated chance that the documents answer the question (rag/abstention.py)
             below which the answer is an abstention.
         cache_dir: where converted models are kept; default ~/.cache/rag.
+        max_file_mb: larger files are not read (skipped and named, or refused as uploads).
         store: where chunk vectors live and are searched: "faiss" (files in the index folder),
             "milvus" (a Milvus Lite file, milvus.db, in the index folder), a Milvus Lite file
             path ending in .db, or a Milvus server's URI (http://HOST:19530). rag/milvus.py.
@@ -56,6 +58,7 @@ class Config:
     extractive_only: bool = False
     min_confidence: float = 0.65
     cache_dir: str | None = None
+    max_file_mb: float = 50
     store: str | None = None
     collection: str | None = None
     milvus_token: str | None = None
@@ -79,6 +82,8 @@ class Config:
             raise ConfigError(f"extractive_only must be true or false, got {self.extractive_only!r}")
         if not isinstance(self.min_confidence, (int, float)) or not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
+        if not isinstance(self.max_file_mb, (int, float)) or isinstance(self.max_file_mb, bool) or self.max_file_mb <= 0:
+            raise ConfigError(f"max_file_mb must be a number of megabytes above 0, got {self.max_file_mb!r}")
         if self.store is not None and (not isinstance(self.store, str) or not self.store.strip()):
             raise ConfigError("store must be 'faiss', 'milvus', a Milvus Lite file (.db) or a Milvus URI")
         if self.collection is not None and (

@@ -8,9 +8,11 @@ offsets then point into that text, which the index keeps beside the chunks.
 import hashlib
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.config import Config
 from rag.errors import DocumentError, MissingDependencyError
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,7 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
+MAX_FILE_MB = Config.max_file_mb  # the default limit
 
 
 @dataclass(frozen=True)
@@ -55,22 +58,26 @@ def list_files(root: Path) -> tuple[list[Path], list[Path]]:
     return supported, ignored
 
 
-def read_document(path: Path, root: Path, data: bytes | None = None) -> Document:
+def read_document(path: Path, root: Path, data: bytes | None = None, max_mb: float = MAX_FILE_MB) -> Document:
     """Reads one file into a Document.
 
     Args:
         path: the file.
         root: the corpus folder, for the relative source name.
         data: the file's bytes if already read.
+        max_mb: larger files are refused before they are read (Config.max_file_mb): a huge
+            file would take its size several times over in memory as text, units and chunks.
 
     Raises:
-        DocumentError: the file cannot be read or holds no text.
+        DocumentError: the file cannot be read, is too large, or holds no text.
     """
     if data is None:
         try:
+            check_size(path, path.stat().st_size, max_mb)
             data = path.read_bytes()
         except OSError as exc:
             raise DocumentError(path, exc.strerror or str(exc)) from exc
+    check_size(path, len(data), max_mb)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         text = decode_text(path, data)
@@ -84,6 +91,24 @@ def read_document(path: Path, root: Path, data: bytes | None = None) -> Document
         raise DocumentError(path, "no text in it")
     source = path.relative_to(root).as_posix()
     return Document(source=source, text=text, sha256=sha256_bytes(data))
+
+
+def check_size(path: Path, size: int, max_mb: float):
+    if size > max_mb * 1_000_000:
+        raise DocumentError(path, f"it is {size / 1e6:.3g} MB, over the {max_mb:g} MB limit (max_file_mb)")
+
+
+def upload_name(name: str) -> str:
+    """A safe name in the corpus folder for a file given by name from outside (an upload):
+    no folders (`../../x.txt` and `/etc/x.txt` give `x.txt`), no control characters, not
+    hidden (a leading dot would make the corpus ignore it), at most about 150 bytes."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join("_" if unicodedata.category(c)[0] == "C" else c for c in name).strip(" .")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    stem = stem.encode()[:150].decode(errors="ignore").strip(" .")
+    return f"{stem or 'upload'}{dot}{suffix}"
 
 
 def decode_text(path: Path, data: bytes) -> str:
@@ -131,7 +156,7 @@ def pdf_to_text(path: Path, data: bytes) -> str:
         import io
 
         from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        from pypdf.errors import PyPdfError
     except ImportError as exc:
         raise MissingDependencyError("reading .pdf needs pypdf: pip install pypdf") from exc
     try:
@@ -141,7 +166,10 @@ def pdf_to_text(path: Path, data: bytes) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    # PyPdfError includes LimitReachedError: a stream that would inflate past pypdf's limits
+    # (a decompression bomb) is refused, not read into memory. RecursionError: a page tree
+    # that loops back on itself.
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise DocumentError(path, f"not a readable PDF ({exc})") from exc
     return "\n\n".join(join_wrapped_lines(page) for page in pages if page.strip())
 

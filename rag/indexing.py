@@ -3,19 +3,19 @@
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from rag.chunking import Chunk, Unit, make_chunks, split_units
 from rag.config import Config
-from rag.documents import Document, list_files, read_document, sha256_bytes
+from rag.documents import MAX_FILE_MB, Document, check_size, list_files, read_document, sha256_bytes
 from rag.embedding import Embedder
 from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
 from rag.milvus import manifest_store, open_chunks, uses_milvus
-from rag.store import Store
+from rag.store import Store, read_manifest, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ def open_previous(index_dir: Path, config: Config, rebuild: bool) -> Store | Non
         return None
 
 
-def read_corpus(corpus_dir: Path, previous: Store | None, report: IndexReport) -> dict[str, Document]:
+def read_corpus(corpus_dir: Path, previous: Store | None, report: IndexReport,
+                max_mb: float = MAX_FILE_MB) -> dict[str, Document]:
     files, ignored = list_files(corpus_dir)
     report.ignored = [p.relative_to(corpus_dir).as_posix() for p in ignored]
     old = previous.documents if previous else {}
@@ -74,7 +75,12 @@ def read_corpus(corpus_dir: Path, previous: Store | None, report: IndexReport) -
     for path in files:
         source = path.relative_to(corpus_dir).as_posix()
         try:
+            check_size(path, path.stat().st_size, max_mb)  # before reading a huge file into memory
             data = path.read_bytes()
+        except DocumentError as exc:
+            report.skipped[source] = exc.reason
+            log.warning("skipped %s: %s", source, exc.reason)
+            continue
         except OSError as exc:
             report.skipped[source] = exc.strerror or str(exc)
             log.warning("skipped %s: %s", source, report.skipped[source])
@@ -84,7 +90,7 @@ def read_corpus(corpus_dir: Path, previous: Store | None, report: IndexReport) -
             report.unchanged.append(source)
             continue
         try:
-            documents[source] = read_document(path, corpus_dir, data)
+            documents[source] = read_document(path, corpus_dir, data, max_mb=max_mb)
         except DocumentError as exc:
             report.skipped[source] = exc.reason
             log.warning("skipped %s: %s", source, exc.reason)
@@ -126,7 +132,7 @@ def update_index(
         raise EmptyCorpusError(f"corpus folder {corpus_dir} does not exist")
     previous = open_previous(index_dir, config, rebuild)
     report = IndexReport()
-    documents = read_corpus(corpus_dir, previous, report)
+    documents = read_corpus(corpus_dir, previous, report, config.max_file_mb)
     if not documents:
         why = f"; unreadable: {', '.join(report.skipped)}" if report.skipped else ""
         raise EmptyCorpusError(f"no readable document (.txt .md .html .pdf) in {corpus_dir}{why}")
@@ -135,6 +141,8 @@ def update_index(
     same_store = previous is not None and previous.location == location and (
         previous.milvus is None or previous.collection == config.collection_or_default)
     if same_store and not report.changed and previous.corpus == corpus:
+        # Nothing to write; clear what a killed run may have left (the caller holds the lock).
+        remove_stale(index_dir, keep=read_manifest(index_dir)["data"])
         return previous, report
     store = assemble(documents, config, embedder, previous, report, progress)
     store.corpus = corpus

@@ -12,7 +12,7 @@ model: a round trip to the cluster would cost more than the embedding.
 
 import logging
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def ray_module():
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise MissingDependencyError("embedding on Ray needs ray[data]: pip install 'rag[ray]'") from exc
     return ray

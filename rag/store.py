@@ -148,6 +148,7 @@ class Store:
 
                 write_rows(self)
             os.rename(tmp, index_dir / name)
+            fsync_dir(index_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -166,6 +167,14 @@ class Store:
             IndexNotFoundError: there is no index at index_dir.
             IndexMismatchError: the index was built with other settings or another rag format.
         """
+        try:
+            return cls.read(index_dir, config)
+        except FileNotFoundError:
+            # An update switched the manifest and removed the data folder just read from it.
+            return cls.read(index_dir, config)
+
+    @classmethod
+    def read(cls, index_dir: Path, config: Config | None = None) -> "Store":
         manifest = read_manifest(index_dir)
         settings = {name: manifest.get(name) for name in INDEX_FIELDS}
         if config is not None:
@@ -268,6 +277,16 @@ def write_atomic(path: Path, text: str):
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path):
+    """Makes a rename in the folder durable (a power cut could otherwise undo it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def remove_stale(index_dir: Path, keep: str):

@@ -1,6 +1,7 @@
 """The index on Milvus (Milvus Lite, the real engine: embedded, and as a server on 127.0.0.1)."""
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -206,3 +207,26 @@ def test_dev_set_on_milvus_scores_at_least_as_on_faiss(real_rag, tmp_path):
     assert m["answered_right_and_cited"] >= f["answered_right_and_cited"], (m, f)
     assert m["abstained_right"] >= f["abstained_right"], (m, f)
     assert m["false_abstentions"] <= f["false_abstentions"], (m, f)
+
+
+@pytest.mark.slow
+def test_cli_index_store_milvus_then_ask_and_batch(tmp_path):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    runner = CliRunner()
+    index = str(tmp_path / "idx")
+    result = runner.invoke(cli, ["index", "--corpus", str(corpus), "--index", index, "--store", "milvus"])
+    assert result.exit_code == 0, result.output
+    assert "4 added" in result.output and (tmp_path / "idx" / "milvus.db").exists()
+    result = runner.invoke(cli, ["ask", "--json", "--extractive", "--index", index, "Who said the future of AI must be open?"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "Nadella" in row["answer"] and row["citations"][0]["source"].startswith("003")
+    (tmp_path / "q.txt").write_text("Who said the future of AI must be open?\n", encoding="utf-8")
+    result = runner.invoke(cli, ["batch", str(tmp_path / "q.txt"), "--index", index, "--extractive", "-o", str(tmp_path / "a.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "Nadella" in (tmp_path / "a.jsonl").read_text(encoding="utf-8")

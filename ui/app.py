@@ -172,10 +172,14 @@ def wire_documents(gr, rag: RAG, page: SimpleNamespace, app):
         return actions.remove_document(rag, source), *documents_now()
 
     # Index changes run one at a time (rag serialises them anyway), beside the answers.
+    # Private: the API description lists a dropdown's choices (the document names), and Gradio
+    # puts that description even into the login page a visitor without the login gets.
+    hidden = {"api_visibility": "private"}
     p.upload.upload(on_upload, [p.upload], [p.status, p.documents, p.doomed, p.upload],
-                    concurrency_id="index", concurrency_limit=1)
-    p.remove.click(on_remove, [p.doomed], [p.status, p.documents, p.doomed], concurrency_id="index", concurrency_limit=1)
-    app.load(documents_now, None, [p.documents, p.doomed], queue=False)  # another visitor may have changed them
+                    concurrency_id="index", concurrency_limit=1, **hidden)
+    p.remove.click(on_remove, [p.doomed], [p.status, p.documents, p.doomed], concurrency_id="index", concurrency_limit=1,
+                   **hidden)
+    app.load(documents_now, None, [p.documents, p.doomed], queue=False, **hidden)  # another visitor may have changed them
 
 
 def exposed(host: str, share: bool) -> bool:
@@ -191,13 +195,13 @@ def serve(rag: RAG, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
         rag: the answerer.
         host, port: where to listen; 127.0.0.1 keeps it on this machine.
         share: also open a public Gradio link.
-        auth: (user, password) asked of visitors; used only when the chat is exposed
-            (another host than this machine, or share).
+        auth: (user, password) asked of every visitor (every page, API call and file);
+            without it an exposed chat (another host than this machine, or share) is open to all.
         block: wait until the server stops; False returns the running app (tests).
     """
     rag.warm_up()
     app = build_app(rag).queue(default_concurrency_limit=ANSWERS_AT_ONCE)
-    app.launch(server_name=host, server_port=port, share=share, auth=auth if exposed(host, share) else None,
-               css=CSS, head=HEAD, ssr_mode=False, prevent_thread_lock=not block, quiet=not block)
+    app.launch(server_name=host, server_port=port, share=share, auth=auth, css=CSS, head=HEAD, ssr_mode=False,
+               max_file_size=int(rag.config.max_file_mb * 1_000_000), prevent_thread_lock=not block, quiet=not block)
     return app
 

@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rag import RAG, SUPPORTED_SUFFIXES, RagError
+from rag.documents import upload_name
 from ui.render import answer_html, escape, is_streaming, stopped_html, streaming_html
 
 log = logging.getLogger(__name__)
 
 # The readers rag has; other uploads are refused by name.
 UPLOAD_TYPES = SUPPORTED_SUFFIXES
+MAX_UPLOADS = 20  # files in one upload; each is also limited by Config.max_file_mb
 
 
 def message_text(message: dict) -> str:
@@ -34,7 +36,8 @@ def take_question(message: str, chat: list[dict]) -> tuple[str, str, list[dict]]
     question = " ".join((message or "").split())
     if not question:
         return "", "", chat
-    return "", question, chat + [{"role": "user", "content": question}]
+    # Escaped: the chat renders a message as Markdown with HTML, and a question is shown as typed.
+    return "", question, chat + [{"role": "user", "content": escape(question)}]
 
 
 def respond(rag: RAG, question: str, chat: list[dict], questions: list[str],
@@ -97,6 +100,8 @@ def add_documents(rag: RAG, paths: list[str], progress: Callable[[int, int], Non
     paths = [Path(p) for p in paths or []]
     if not paths:
         return "Choose files to upload."
+    if len(paths) > MAX_UPLOADS:
+        return f"Nothing added: {len(paths)} files chosen, at most {MAX_UPLOADS} at a time."
     wrong = [p.name for p in paths if p.suffix.lower() not in UPLOAD_TYPES]
     good = [p for p in paths if p.suffix.lower() in UPLOAD_TYPES]
     lines = [f"Not added {name}: only {' '.join(UPLOAD_TYPES)} files can be read." for name in wrong]
@@ -105,7 +110,7 @@ def add_documents(rag: RAG, paths: list[str], progress: Callable[[int, int], Non
             report = rag.add_files(good, progress=progress)
         except RagError as exc:
             return "\n\n".join(lines + [f"Nothing added: {exc}"])
-        names = {p.name for p in good}
+        names = {upload_name(p.name) for p in good}
         lines += [f"Could not read {name}: {reason}." for name, reason in sorted(report.skipped.items()) if name in names]
         added = [n for n in report.added + report.updated if n in names]
         if added:

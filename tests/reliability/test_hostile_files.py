@@ -1,0 +1,182 @@
+"""Hostile and huge files in the corpus: each bad one is skipped and named, the rest is indexed
+and answered, and nothing takes unbounded memory or time."""
+
+import io
+import os
+import resource
+import signal
+import time
+import zlib
+
+import pytest
+
+from rag import RAG, Config
+from rag.documents import html_to_text, read_document
+from tests.conftest import copy_sentence, write_corpus
+from tests.fakes import FakeEmbedder, ScriptedGenerator
+from tests.reliability.helpers import fake_toml, run_index
+from tests.test_documents import minimal_pdf
+
+GOOD = {"bees.md": "# Honey bees\n\nWorker bees collect nectar and pollen from flowers.\n"}
+
+
+def pdf(objects: list[bytes]) -> bytes:
+    """A PDF of these numbered objects (1 is the catalog), with a correct cross-reference table."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def bomb_pdf(inflated_mb: int = 300) -> bytes:
+    """One page whose content stream inflates from a few hundred kB to `inflated_mb` MB."""
+    squeeze = zlib.compressobj(9)
+    block = b"(A) Tj " * (1_000_000 // 7)
+    stream = b"".join(squeeze.compress(block) for _ in range(inflated_mb)) + squeeze.flush()
+    return pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ])
+
+
+def looping_pdf() -> bytes:
+    """A page tree whose Pages node lists itself among its kids."""
+    return pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+    ])
+
+
+def encrypted_pdf() -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf("The vault code is 1234."))))
+    writer.encrypt("secret", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def build(corpus, tmp_path):
+    return RAG.build(corpus, tmp_path / "index", Config(embedder="fake-embedder", chunk_chars=200, chunk_overlap=50),
+                     embedder=FakeEmbedder(), generator=ScriptedGenerator(copy_sentence))
+
+
+def test_hostile_pdfs_are_skipped_and_named_and_the_rest_is_indexed(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", GOOD)
+    (corpus / "bomb.pdf").write_bytes(bomb_pdf())
+    (corpus / "loop.pdf").write_bytes(looping_pdf())
+    (corpus / "locked.pdf").write_bytes(encrypted_pdf())
+    started = time.monotonic()
+    rag = build(corpus, tmp_path)
+    assert time.monotonic() - started < 60
+    skipped = rag.report.skipped
+    assert set(skipped) >= {"bomb.pdf", "locked.pdf"}, skipped
+    assert "limit" in skipped["bomb.pdf"].lower() and "encrypted" in skipped["locked.pdf"]
+    assert "cyclic" in skipped["loop.pdf"]
+    assert rag.documents == ["bees.md"]
+    assert rag.ask("What do worker bees collect?").citations[0].source == "bees.md"
+
+
+def test_html_with_scripts_styles_and_10_mb_of_inline_data_gives_only_its_visible_text(tmp_path):
+    blob = "QUJD" * 2_500_000  # 10 MB of base64
+    page = (
+        "<html><head><title>Hostile page</title><style>body { color: red }" + "p{}" * 10_000 + "</style>"
+        "<script>alert('xss'); var secret = 'hidden';</script></head><body>"
+        f'<p>Visible paragraph about otters.</p><img src="data:image/png;base64,{blob}">'
+        f"<script>{'x=1;' * 100_000}</script><noscript>enable js</noscript>"
+        f'<a href="javascript:alert(1)">link text</a><svg><text>svg words</text></svg></body></html>'
+    )
+    started = time.monotonic()
+    text = html_to_text(page)
+    assert time.monotonic() - started < 30
+    assert "Visible paragraph about otters." in text and "link text" in text
+    for hidden in ("QUJD", "alert", "secret", "color", "x=1", "enable js", "svg words", "<"):
+        assert hidden not in text
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    assert read_document(tmp_path / "page.html", tmp_path).text == text
+
+
+def test_a_file_over_the_size_limit_is_refused_by_its_size(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 300_000, encoding="utf-8")  # 1.5 MB
+    with pytest.raises(Exception, match=r"over the 1 MB limit \(max_file_mb\)"):
+        read_document(path, tmp_path, max_mb=1)
+    assert read_document(path, tmp_path, max_mb=2).text.startswith("word word")
+    with pytest.raises(ValueError, match="max_file_mb"):
+        Config(max_file_mb=0)
+
+
+@pytest.mark.slow
+def test_a_200_mb_text_file_is_skipped_by_rag_index_without_running_out_of_memory(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", GOOD)
+    line = b"All work and no play makes a very long file that nobody should have to embed.\n"
+    with open(corpus / "huge.txt", "wb") as f:
+        for _ in range(200):
+            f.write(line * (1_000_000 // len(line) + 1))
+    assert (corpus / "huge.txt").stat().st_size > 200_000_000
+    started = time.monotonic()
+    done = run_index(fake_toml(tmp_path), corpus, tmp_path / "index")
+    assert done.returncode == 0, done.stderr
+    assert "skipped huge.txt: it is 200 MB, over the 50 MB limit (max_file_mb)" in done.stderr
+    assert "1 added" in done.stdout
+    assert time.monotonic() - started < 60
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert peak_mb < 1000, f"the indexing process peaked at {peak_mb:.0f} MB"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_an_unreadable_file_is_skipped_and_named(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", {**GOOD, "secret.txt": "Top secret."})
+    (corpus / "secret.txt").chmod(0)
+    try:
+        rag = build(corpus, tmp_path)
+    finally:
+        (corpus / "secret.txt").chmod(0o644)
+    assert "secret.txt" in rag.report.skipped and rag.documents == ["bees.md"]
+
+
+ODD_NAMES = [
+    "my notes with spaces.txt",
+    "café – ünïcödé 東京.md",
+    "$(touch PWNED); `touch PWNED2` | rm -rf x & y.txt",
+    "quote's \"double\" <b>tag</b>.txt",
+    "-starts-with-dash.txt",
+    "new\nline.txt",
+]
+
+
+def test_files_with_odd_names_are_indexed_by_rag_index_and_cited_by_name(tmp_path):
+    docs = {name: f"Document number {i} says the secret fruit is fruit{i}.\n" for i, name in enumerate(ODD_NAMES)}
+    corpus = write_corpus(tmp_path / "corpus", docs)
+    done = run_index(fake_toml(tmp_path), corpus, tmp_path / "index")
+    assert done.returncode == 0, done.stderr
+    assert f"{len(ODD_NAMES)} added" in done.stdout
+    assert not list(tmp_path.rglob("PWNED*")) and not list((tmp_path.parent).glob("PWNED*"))
+    rag = RAG.open(tmp_path / "index", embedder=FakeEmbedder(), generator=ScriptedGenerator(copy_sentence))
+    assert sorted(rag.documents) == sorted(ODD_NAMES)
+    for i, name in enumerate(ODD_NAMES):
+        answer = rag.ask(f"Which document says the secret fruit is fruit{i}?")
+        assert answer.citations and answer.citations[0].source == name
+
+
+def test_a_symlink_loop_and_a_fifo_do_not_hang_the_index(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", GOOD)
+    os.symlink(corpus / "loop.txt", corpus / "loop.txt")
+    os.mkfifo(corpus / "pipe.txt")  # reading it would wait forever for a writer
+    signal.alarm(60)
+    try:
+        rag = build(corpus, tmp_path)
+    finally:
+        signal.alarm(0)
+    assert rag.documents == ["bees.md"]
