@@ -147,3 +147,20 @@ def test_the_stop_button_stops_a_running_answer(browser, chat_url):
     page.get_by_role("button", name="Clear chat").click()
     page.wait_for_function("!document.querySelector('#rag-chat .rag-answer')")
     page.close()
+
+
+def test_markup_in_a_document_or_a_question_shows_as_text(browser, chat_url, tmp_path):
+    (tmp_path / "marmot.txt").write_text(
+        "Alpine marmots\nThe alpine marmot whistles <img src=x onerror=\"window.ragPwned=1\"> to warn its "
+        "colony when an eagle flies over.\n", encoding="utf-8")
+    page = open_chat(browser, chat_url)
+    page.locator("#rag-upload input[type=file]").set_input_files([str(tmp_path / "marmot.txt")])
+    page.wait_for_function("document.querySelector('#rag-status').innerText.includes('marmot.txt')", timeout=ANSWER_WAIT_MS)
+    answer = ask(page, "Why does the alpine marmot whistle? <img src=x onerror=window.ragPwned=2>")
+    answer.locator("details.rag-source").first.evaluate("(d) => d.open = true")
+    chat = page.locator("#rag-chat")
+    assert "<img src=x onerror=window.ragPwned=2>" in chat.inner_text()
+    assert "eagle" in answer.inner_text() and "<img" in answer.inner_text()
+    assert chat.locator("img[src='x']").count() == 0
+    assert page.evaluate("window.ragPwned") is None
+    page.close()
