@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test clean corpus-sqlite index-sqlite
+.PHONY: install index run test clean corpus-sqlite index-sqlite bench
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ $(CHROMIUM):
 
 test: install $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+# Speed figures (issue 8), appended as a dated table to benchmarks/RESULTS.md; not part of `make test`.
+# `make bench BENCH_ARGS=--quick` for a two-minute run; --label and --note name the run.
+bench: index
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 # The second evaluation corpus (eval/README.md): SQLite's HTML documentation from Debian.
 corpus-sqlite:

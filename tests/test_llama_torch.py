@@ -1,0 +1,72 @@
+"""The plain-torch Llama against transformers, on the real default generator (slow)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from rag import Config
+from rag.generation import TransformersGenerator
+from rag.gguf import resolve_generator
+from rag.llama_torch import ChatTokenizer, TorchLlama, supported
+
+pytestmark = pytest.mark.slow
+
+PROMPTS = [
+    [{"role": "user", "content": "Context:\n[1] Microsoft invested $1 billion in OpenAI in 2019.\n\n"
+                                 "Question: How much did Microsoft invest in OpenAI in 2019?\n"
+                                 "Answer with a short sentence from the context."}],
+    [{"role": "user", "content": "Context:\n[1] Bees communicate with the waggle dance.\n\nQuestion: How do bees talk?\n"
+                                 "Answer with a short sentence from the context."}],
+]
+
+
+def tokens(generator: TransformersGenerator, vocabularies: list, steps: int = 24) -> list[list[int]]:
+    return [t for _, t in zip(range(steps), generator.token_steps(PROMPTS, vocabularies))]
+
+
+@pytest.fixture(scope="module")
+def generators():
+    config = Config()
+    location = resolve_generator(config.generator, config.cache_path)[1]
+    assert supported(location)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    reference, plain = TransformersGenerator(config), TransformersGenerator(config)
+    reference._tokenizer = AutoTokenizer.from_pretrained(location)
+    reference._model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32).eval()
+    plain._tokenizer, plain._model = ChatTokenizer(location), TorchLlama(location)
+    return reference, plain
+
+
+def test_prompts_and_allowed_tokens_are_the_same(generators):
+    reference, plain = generators
+    for messages in PROMPTS:
+        assert reference.encode(messages).tolist() == plain.encode(messages).tolist()
+    text = PROMPTS[0][0]["content"]
+    assert reference.allowed_tokens(text).tolist() == plain.allowed_tokens(text).tolist()
+    assert reference.stop_ids() == plain.stop_ids()
+
+
+def test_greedy_tokens_are_the_same_padded_batch_and_unrestricted(generators):
+    reference, plain = generators
+    # Two prompts of different lengths: left padding and the boolean attention mask are exercised.
+    vocabularies = [PROMPTS[0][0]["content"], PROMPTS[1][0]["content"]]
+    assert tokens(reference, vocabularies) == tokens(plain, vocabularies)
+    assert tokens(reference, [None, None], 8) == tokens(plain, [None, None], 8)
+    ids = [t[0] for t in tokens(plain, vocabularies)]
+    assert reference.reply_text(ids) == plain.reply_text(ids)
+
+
+def test_answering_imports_no_transformers():
+    config = Config()
+    resolve_generator(config.generator, config.cache_path)  # the one-off GGUF conversion needs transformers
+    probe = (
+        "import sys, json\nfrom rag import Config\nfrom rag.generation import TransformersGenerator\n"
+        "g = TransformersGenerator(Config())\ng.warm_up()\n"
+        "print(json.dumps([m for m in ('transformers', 'sentence_transformers') if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == []
