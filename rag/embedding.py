@@ -2,6 +2,7 @@
 
 import importlib.util
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -53,6 +54,14 @@ def resolve_embedder(name: str) -> tuple[str, str]:
     return DEFAULT_EMBEDDER_NAME, str(folder)
 
 
+def offline_hint(location: str) -> str:
+    """What to do when a model name is neither a folder nor in the hub cache, with the hub offline."""
+    if Path(location).exists() or os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "false", ""):
+        return ""
+    return ("; no folder of that name exists and the hub is offline (HF_HUB_OFFLINE=1, the CLI's default): "
+            "name a local model folder, or set HF_HUB_OFFLINE=0 to download it")
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, loaded on first use.
 
@@ -97,7 +106,7 @@ class SentenceTransformerEmbedder:
         try:
             self._model = SentenceTransformer(self.location, device="cpu", local_files_only=local)
         except OSError as exc:
-            raise ModelNotFoundError(f"cannot load embedder {self.location!r}: {exc}") from exc
+            raise ModelNotFoundError(f"cannot load embedder {self.location!r}: {exc}{offline_hint(self.location)}") from exc
 
     @property
     def dimension(self) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.config import Config
+from rag.embedding import offline_hint
 from rag.errors import MissingDependencyError, ModelNotFoundError
 from rag.gguf import resolve_generator
 from rag.threads import free_cores
@@ -92,7 +93,7 @@ class TransformersGenerator:
             tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
             model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, local_files_only=local)
         except OSError as exc:
-            raise ModelNotFoundError(f"cannot load generator {location!r}: {exc}") from exc
+            raise ModelNotFoundError(f"cannot load generator {location!r}: {exc}{offline_hint(location)}") from exc
         # float32: on this class of CPU, bfloat16 ran slower and int8 dynamic quantisation
         # garbled SmolLM2's output (benchmarks/README.md).
         model.eval()
