@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scale import make_corpus  # noqa: E402 (after the path it needs)
+
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 QUESTION = "How much did Microsoft invest in OpenAI in 2019?"
 
@@ -101,15 +103,6 @@ def warm(index: str, questions: list[str]) -> tuple[list[tuple[str, str, str]], 
          f"`ask` one by one: {60_000 * len(questions) / sum(totals):.0f} questions/min"),
     ]
     return rows, rag
-
-
-def make_corpus(folder: Path, copies: int):
-    """The default articles copied, each copy's lines tagged so that no text repeats."""
-    for n in range(copies):
-        for path in sorted((ROOT / "corpus").glob("*.txt")):
-            lines = path.read_text(encoding="utf-8").splitlines()
-            tagged = [f"{line} (copy {n})" if line.strip() else line for line in lines]
-            (folder / f"{n:03d}_{path.name}").write_text("\n".join(tagged), encoding="utf-8")
 
 
 def indexing(copies: int) -> list[tuple[str, str, str]]:

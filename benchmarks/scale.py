@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_corpus(folder: Path, copies: int):
+    """The default articles copied, each copy's lines tagged so that no text repeats."""
     for n in range(copies):
         for path in sorted((ROOT / "corpus").glob("*.txt")):
             lines = path.read_text(encoding="utf-8").splitlines()

@@ -15,23 +15,9 @@ from rag.documents import html_to_text, read_document
 from tests.conftest import copy_sentence, write_corpus
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 from tests.reliability.helpers import fake_toml, run_index
-from tests.test_documents import minimal_pdf
+from tests.test_documents import minimal_pdf, pdf
 
 GOOD = {"bees.md": "# Honey bees\n\nWorker bees collect nectar and pollen from flowers.\n"}
-
-
-def pdf(objects: list[bytes]) -> bytes:
-    """A PDF of these numbered objects (1 is the catalog), with a correct cross-reference table."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def bomb_pdf(inflated_mb: int = 300) -> bytes:
