@@ -212,15 +212,18 @@ class Answerer:
         # A rejected draft was already streamed: callers show Answer.text instead.
         return answer
 
-    def answer_batch(self, questions: list[str], query_vectors, options: Options) -> list[Answer]:
+    def answer_batch(self, questions: list[str], query_vectors, options: Options,
+                     histories: list[list[str] | None] | None = None) -> list[Answer]:
         """Answers several questions, generating their drafts side by side.
 
         Args:
-            questions: the questions (no conversation history).
+            questions: the questions.
             query_vectors: the questions, embedded.
             options: per-call settings.
+            histories: per question, the earlier questions of its conversation (default: none).
         """
-        plans = [self.plan(q, None, options, v) for q, v in zip(questions, query_vectors)]
+        histories = histories or [None] * len(questions)
+        plans = [self.plan(q, h, options, v) for q, h, v in zip(questions, histories, query_vectors, strict=True)]
         todo = [p for p in plans if p.generate]
         drafts: dict[int, str] = {}
         if todo:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rag.answer import Answer, Answerer, Options
 from rag.batch import MAX_QUESTION_CHARS
+from rag.coalescing import Coalescer
 from rag.config import Config
 from rag.documents import read_document, upload_name
 from rag.embedding import Embedder, SentenceTransformerEmbedder
@@ -67,6 +68,7 @@ class RAG:
         self._update_lock = threading.Lock()
         self._store = store
         self._answerer: Answerer | None = None
+        self._coalescer = Coalescer(self._answer_together, BATCH_SIZE)
 
     @classmethod
     def open(cls, index_dir: str | Path = "index", config: Config | None = None, *,
@@ -147,8 +149,23 @@ class RAG:
         return AnswerStream(self.answerer.stream(question, history, self.options(**overrides)))
 
     def ask(self, question: str, *, history: list[str] | None = None, **overrides) -> Answer:
-        """Answers a question. Same arguments as stream."""
-        return self.stream(question, history=history, **overrides).result()
+        """Answers a question. Same arguments as stream.
+
+        Questions that several threads ask at the same time with the same overrides are answered
+        together, their drafts decoded side by side as in ask_many: the same answers, sooner.
+        """
+        question = check_question(question)
+        options = self.options(**overrides)
+        if options.extractive_only:
+            # Nothing to decode: threads answering on their own keep both cores busy.
+            return AnswerStream(self.answerer.stream(question, history, options)).result()
+        return self._coalescer.submit(options, (question, history))
+
+    def _answer_together(self, options: Options, asked: list[tuple[str, list[str] | None]]) -> list[Answer]:
+        # Each question is embedded on its own, as stream does: vectors of one call for several
+        # texts differ in the last digits, and so would the scores (4 ms a question more).
+        questions = [question for question, _ in asked]
+        return self.answerer.answer_batch(questions, [None] * len(questions), options, [history for _, history in asked])
 
     def ask_many(self, questions: Iterable[str], **overrides) -> list[Answer]:
         """Answers questions in input order: the models load once, every question is embedded
