@@ -75,7 +75,7 @@ def main():
             rows.append((name, build, rag.report.embedded, len(rag.store.chunks), statistics.median(search_ms),
                          percentile(search_ms, 0.95), statistics.median(answer_ms), percentile(answer_ms, 0.95),
                          f"{same}/{len(questions)}", figures))
-            print(f"{name}: done", flush=True)
+            print(f"{name}: {rows[-1]}", flush=True)
     if any(config.ray for _, config in stores):
         import ray
 
