@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rag import RAG, Config
 from rag.embedding import SentenceTransformerEmbedder
-from rag.evaluation import EvalReport, judge, load_questions
+from rag.evaluation import EvalReport, judge, load_questions, percentile
 from rag.generation import TransformersGenerator
 from rag.lexical import terms
 
@@ -27,11 +27,6 @@ STORES = {
     "milvus": ("Milvus Lite", Config(store="milvus")),
     "ray": ("Milvus Lite + local Ray (2 actors)", Config(store="milvus", ray="local", ray_actors=2)),
 }
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def main():
@@ -73,7 +68,7 @@ def main():
                 figures[set_name] = (f"{f['answered_right_and_cited']}/{f['answerable']}, "
                                      f"{f['abstained_right']}/{f['unanswerable']}, {f['false_abstentions']} FA")
             rows.append((name, build, rag.report.embedded, len(rag.store.chunks), statistics.median(search_ms),
-                         percentile(search_ms, 0.95), statistics.median(answer_ms), percentile(answer_ms, 0.95),
+                         percentile(sorted(search_ms), 0.95), statistics.median(answer_ms), percentile(sorted(answer_ms), 0.95),
                          f"{same}/{len(questions)}", figures))
             print(f"{name}: {rows[-1]}", flush=True)
     if any(config.ray for _, config in stores):
