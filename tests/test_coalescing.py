@@ -107,17 +107,10 @@ def test_an_error_reaches_only_the_caller_whose_question_caused_it(corpus, tmp_p
     generator.release_first.clear()
     others = QUESTIONS[1:4] + ["Which company runs the Nightjet network?"]
     # The first question holds the model while the others queue, so they share the next batch.
-    first = threading.Thread(target=lambda: alone.update(first=rag.ask(QUESTIONS[0])))
-    first.start()
-    assert generator.first_call.wait(5)
     results: list = []
-    threads = [threading.Thread(target=lambda q=q: results.append((q, catch(rag.ask, q)))) for q in others]
-    for thread in threads:
-        thread.start()
-    time.sleep(0.2)
-    generator.release_first.set()
-    for thread in threads + [first]:
-        thread.join(10)
+    while_the_first_holds_the_model(
+        generator, lambda: alone.update(first=rag.ask(QUESTIONS[0])),
+        [lambda q=q: results.append((q, catch(rag.ask, q))) for q in others])
 
     assert shown(alone["first"]) == shown(alone[QUESTIONS[0]])
     outcome = dict(results)
@@ -129,17 +122,9 @@ def test_an_error_reaches_only_the_caller_whose_question_caused_it(corpus, tmp_p
 def test_different_overrides_never_share_a_batch(corpus, tmp_path, fake_config):
     rag, generator = make_rag(corpus, tmp_path, fake_config, copy_sentence)
     generator.release_first.clear()
-    first = threading.Thread(target=rag.ask, args=(QUESTIONS[0],))
-    first.start()
-    assert generator.first_call.wait(5)
     asks = [(QUESTIONS[1], {}), (QUESTIONS[2], {"max_new_tokens": 7}), (QUESTIONS[8], {})]
-    threads = [threading.Thread(target=rag.ask, args=(q,), kwargs=o) for q, o in asks]
-    for thread in threads:
-        thread.start()
-    time.sleep(0.2)
-    generator.release_first.set()
-    for thread in threads + [first]:
-        thread.join(10)
+    while_the_first_holds_the_model(generator, lambda: rag.ask(QUESTIONS[0]),
+                                    [lambda q=q, o=o: rag.ask(q, **o) for q, o in asks])
 
     assert sorted(map(sorted, generator.batches)) == sorted([[QUESTIONS[0]], sorted([QUESTIONS[1], QUESTIONS[8]]), [QUESTIONS[2]]])
 
@@ -168,3 +153,18 @@ def test_real_models_give_the_same_answers_to_simultaneous_askers(real_rag):
     together = ask_together(real_rag, questions, timeout=300)
     assert [shown(a) for a in together] == [shown(a) for a in alone]
     assert any(a.method == "generated" for a in together)
+
+
+def while_the_first_holds_the_model(generator, first_call, others):
+    """Runs first_call on a thread until the generator is inside it, starts the others (they
+    queue behind it), then lets the first go on and waits for all."""
+    first = threading.Thread(target=first_call)
+    first.start()
+    assert generator.first_call.wait(5)
+    threads = [threading.Thread(target=call) for call in others]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    generator.release_first.set()
+    for thread in threads + [first]:
+        thread.join(10)
