@@ -15,7 +15,7 @@ import numpy as np
 
 from rag import RAG, Config
 from rag.evaluation import contains_phrase, load_questions, source_matches
-from rag.evidence import FEATURES, MISMATCH_FACTOR
+from rag.evidence import FEATURES, MISMATCH_FACTOR, score
 
 
 def labelled_candidates(rag: RAG, item: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -39,12 +39,13 @@ def main():
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
 
-    items, data = [], []
+    items, data, sets = [], [], []
     for pair in args.sets:
         index, path = pair.split(":", 1)
         rag = RAG.open(index, Config(extractive_only=True))
         for item in load_questions(path):
             items.append(item)
+            sets.append(path)
             data.append(labelled_candidates(rag, item))
     data = [(x.reshape(-1, len(FEATURES)), y) for x, y in data]
     x = np.concatenate([d[0] for d in data])
@@ -54,15 +55,21 @@ def main():
     model = LogisticRegression(C=args.c, max_iter=1000).fit(x[matched, :fitted], y[matched])
     print("WEIGHTS =", tuple(round(float(w), 2) for w in model.coef_[0]), " # " + ", ".join(FEATURES[:fitted]))
     print("BIAS =", round(float(model.intercept_[0]), 2))
-    rows = []
-    for item, (features, labels) in zip(items, data):
-        probs = np.zeros(1)
-        if len(features):
-            probs = model.predict_proba(features[:, :fitted])[:, 1] * np.where(features[:, fitted] > 0, MISMATCH_FACTOR, 1.0)
-        top = int(np.argmax(probs))
-        rows.append((float(probs.max()), bool(item.get("unanswerable")), item["id"], bool(len(labels) and labels[top])))
-    answerable = [r for r in rows if not r[1]]
-    print(f"top unit holds the answer: {sum(r[3] for r in answerable)}/{len(answerable)}")
+    for name, scorer in (("these weights", lambda f: model.predict_proba(f)[:, 1]), ("rag's weights", rag_scores)):
+        held: dict[str, list[bool]] = {}
+        for item, path, (features, labels) in zip(items, sets, data):
+            if item.get("unanswerable"):
+                continue
+            top = 0
+            if len(features):
+                top = int(np.argmax(scorer(features[:, :fitted]) * np.where(features[:, fitted] > 0, MISMATCH_FACTOR, 1.0)))
+            held.setdefault(path, []).append(bool(len(labels) and labels[top]))
+        print(f"top unit holds the answer, {name}:", ", ".join(f"{p} {sum(h)}/{len(h)}" for p, h in held.items()))
+
+
+def rag_scores(features: np.ndarray) -> np.ndarray:
+    """rag/evidence.py's scores before the mismatch factor."""
+    return np.array([score(tuple(row) + (0.0,)) for row in features])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ MAX_HEADING_WORDS = 10
 MIN_PIECE_WORDS = 6
 # Questions that ask for the identity of something: its name is often the heading above the text.
 ASKS_IDENTITY = re.compile(
-    r"^\W*(?:which|who|whom|name\b|what\s+(?!(?:is|are|was|were|does|do|did|happens|happened|would|will|can|could|should|has|have|had|if|about)\b)\w+)"
+    # at the start or after a clause ("PRAGMA x came back clean, but ... Which pragma ...?")
+    r"(?:^|[.,;:!?]\s+|\s[-\u2013\u2014]\s|\bbut\s+)\W*(?:which|who|whom|name\b|what\s+(?!(?:is|are|was|were|does|do|did|happens|happened|would|will|can|could|should|has|have|had|if|about)\b)\w+)"
     r"|\b(?:called|named|name of|what is the (?:name|command|function|option|setting|method|module|class|keyword|statement|pragma|tool))\b",
     re.IGNORECASE,
 )

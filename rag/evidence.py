@@ -32,6 +32,8 @@ BIAS = -7.16
 # (a label slip), so the mismatch acts as a near-veto rather than a fitted weight.
 MISMATCH_FACTOR = 0.25
 CONTEXT_WEIGHT = 0.5
+# Terms of what a question leaves out ("other than A, ...") count this much in coverage.
+EXCLUDED_WEIGHT = 0.5
 # A unit that lacks what the question's form demands (an amount for "how much", a date for
 # "when did", a name for "who") or a number the question names cannot be the answer; its
 # mismatch feature is set and its score scaled by MISMATCH_FACTOR.
@@ -48,8 +50,57 @@ MONEY_WORDS = re.compile(r"\b(money|dollars?|cost|costs|price|priced|worth|value
 ASKS_QUANTITY = re.compile(ASK + r"(?:how\s+much|what\s+(?:is|was|were|are)\s+the\s+(?:\w+\s+)?(?:value|price|cost|amount|valuation|revenue|size))\b", re.IGNORECASE)
 ASKS_COUNT = re.compile(ASK + r"(?:how\s+(?:much|many|large|big|long|old|often|far)|what\s+(?:percentage|percent|share|amount|number|proportion|fraction))\b", re.IGNORECASE)
 ASKS_NAME = re.compile(ASK + r"(?:who|whom|whose|name\s+(?:a|an|the|one)|what\s+is\s+the\s+name|what's\s+the\s+name|(?:which|what)\s+(?:company|companies|person|people|firm|organi[sz]ation|country|countries|city|cities|university|product|products))\b", re.IGNORECASE)
+# "Other than A and B, what ...", "besides A", "apart from A": A is named to be left out, so a
+# unit about A is not the answer. "A and B; what's the third?" names the items it leaves out
+# before the question.
+QUESTION_WORD = r"(?:what|which|who|whom|whose|how|where|when|why|is|are|was|were|does|do|did|has|have|can|could)\b"
+EXCLUDES = re.compile(
+    r"\b(?:other\s+than|besides|apart\s+from|aside\s+from|in\s+addition\s+to|except(?:\s+for)?|excluding|not\s+counting)\s+"
+    rf"(.+?)(?=\s*[,;]?\s*{QUESTION_WORD}|[;?]|$)",
+    re.IGNORECASE,
+)
+NAMED_BEFORE = re.compile(
+    r"^(.+?)\s*[;:,\u2014\u2013-]+\s*(?:so\s+)?what(?:'s|\u2019s|\s+is|\s+was|\s+are|\s+were)\s+the\s+"
+    r"(?:third|fourth|fifth|other|others|remaining|last|rest)\b",
+    re.IGNORECASE,
+)
+COORDINATED = re.compile(r"((?:\S+\s+)?\S+)\s+and\s+(\S+(?:\s+\S+)?)")
+# A sentence or list item leads with its topic: a unit whose first few terms are left-out
+# terms is about what the question leaves out.
+TOPIC_TERMS = 3
+
+
 def new_numbers(question: str, text: str) -> set[str]:
     return {w for w in words(text) if w[0].isdigit()} - {w for w in words(question) if w[0].isdigit()}
+
+
+def excluded_terms(question: str) -> set[str]:
+    """Terms of what the question names in order to leave it out ("other than A, what ...")."""
+    found = set()
+    for match in EXCLUDES.finditer(question):
+        found.update(terms(match.group(1)))
+    match = NAMED_BEFORE.match(question)
+    if match:
+        # The items are the "A and B" of the clause, not its framing words.
+        pair = COORDINATED.search(match.group(1))
+        found.update(terms(" ".join(pair.groups()) if pair else match.group(1)))
+    return found
+
+
+def without_excluded(question: str) -> str:
+    """The question without what it names to leave out (its numbers are not asked for)."""
+    match = NAMED_BEFORE.match(question)
+    if match:
+        question = question[match.end(1):]
+    return EXCLUDES.sub("", question)
+
+
+def about_excluded(unit_text: str, excluded: set[str]) -> bool:
+    """Whether the unit leads with what the question leaves out."""
+    if not excluded:
+        return False
+    lead = terms(unit_text)[:TOPIC_TERMS]
+    return sum(t in excluded for t in lead) >= min(2, len(excluded))
 
 
 def names(text: str) -> set[str]:
@@ -77,7 +128,8 @@ def form_mismatch(question: str, unit_text: str, heading: str = "") -> bool:
         return True
     if ASKS_YEAR.match(question) and not (YEAR.search(text) and new_numbers(question, text)):
         return True
-    if ASKS_COUNT.match(question) and not new_numbers(question, text):
+    # A count is not a year: "how many GPUs" is not answered by "2020: First supercomputer".
+    if ASKS_COUNT.match(question) and not {n for n in new_numbers(question, text) if not YEAR.fullmatch(n)}:
         return True
     if ASKS_QUANTITY.match(question) and MONEY_WORDS.search(question) and not MONEY.search(text):
         return True
@@ -200,15 +252,20 @@ class EvidenceSelector:
         dense = self.vectors.get(ids) @ query_vector
         lexical = bm25(query_terms, [self.unit_terms(i)[0] for i in ids], self.lexical.idf)
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
-        weights = {t: self.lexical.idf(t) for t in set(query_terms)}
+        # What the question leaves out located the chunks; an answer need not hold it.
+        excluded = excluded_terms(question)
+        weights = {t: self.lexical.idf(t) * (EXCLUDED_WEIGHT if t in excluded else 1.0) for t in set(query_terms)}
+        asked = without_excluded(question)
         evidence = []
         for row, i in enumerate(ids):
             unit = self.store.units[i]
+            if about_excluded(unit.text, excluded):
+                continue
             # A section number ("6. Competitive Landscape") is layout, not a figure.
             heading = re.sub(r"^\s*\d{1,3}[.)]\s+", "", unit.heading)
             features = (
                 float(dense[row]), self.coverage(weights, i), float(lexical[row]), chunk_weight[i],
-                float(form_mismatch(question, unit.full_text, heading)),
+                float(form_mismatch(asked, unit.full_text, heading)),
             )
             evidence.append(Evidence(unit, i, score(features), features))
         evidence.sort(key=lambda e: -e.score)

@@ -62,6 +62,8 @@ def test_the_heading_is_needed_only_when_it_names_what_is_asked():
     u = Unit("d.txt", 30, 80, "Query or set the auto-vacuum status in the database.", SENTENCE, "PRAGMA auto_vacuum")
     assert heading_needed("Which setting controls the auto-vacuum status?", evidence(u, 0.9))
     assert not heading_needed("Is the auto-vacuum status stored in the database?", evidence(u, 0.9))
+    # The identity question may follow a clause that sets the scene.
+    assert heading_needed("I run a small app, and the file keeps growing. Which setting controls the status?", evidence(u, 0.9))
 
 
 def test_an_identity_question_is_answered_with_the_term_its_definition_stands_under(tmp_path, fake_config):

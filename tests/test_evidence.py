@@ -1,5 +1,6 @@
 import numpy as np
 
+from rag.evidence import about_excluded, excluded_terms, form_mismatch
 from rag.lexical import bm25, terms
 from tests.fakes import FakeEmbedder
 
@@ -31,3 +32,27 @@ def test_bm25_ranks_the_text_with_the_rarer_term_first():
     scores = bm25(terms("queen bee"), docs, lambda t: idf(t) or 0.1)
     assert scores.argmax() == 0 and scores[2] > 0
     assert bm25(terms("queen"), [], idf).shape == (0,)
+
+
+def test_what_a_question_leaves_out_is_found_in_its_usual_phrasings():
+    assert excluded_terms("Other than the price of electricity, what concern is raised?") == {"price", "electr"}
+    assert excluded_terms("Which apps besides Word and Excel have it built in?") == {"word", "excel"}
+    assert excluded_terms("Apart from Azure, which products got it?") == {"azur"}
+    # "A and B; what's the third?" leaves out A and B, not the words around them.
+    assert excluded_terms("Critics name price and supply as concerns - what's the third?") == {"name", "price", "suppli"}
+    assert excluded_terms("What concerns are raised about the price?") == set()
+
+
+def test_a_unit_that_leads_with_what_the_question_leaves_out_is_not_its_answer():
+    excluded = excluded_terms("Other than the price of electricity and the supply of panels, what concern is raised?")
+    assert about_excluded("the price of electricity", excluded)
+    assert about_excluded("Supply of panels: shortages in spring", excluded)
+    assert not about_excluded("the weather in winter", excluded)
+    # A unit that names the left-out items on the way to something else still answers.
+    assert not about_excluded("Besides cost, buyers weigh the price of electricity and supply of panels.", excluded)
+
+
+def test_a_year_does_not_answer_how_many():
+    assert form_mismatch("How many GPUs did the first supercomputer have?", "2020: First supercomputer")
+    assert not form_mismatch("How many GPUs did the first supercomputer have?", "It had 10,000 GPUs.")
+
