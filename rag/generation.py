@@ -21,6 +21,10 @@ from rag.threads import free_cores
 log = logging.getLogger(__name__)
 
 STOP_TEXT = "\n\n"  # an answer is one paragraph; a blank line means the model moved on
+# Prompt lookup: a reply mostly copies its sources, so the tokens that followed the reply's last
+# few tokens in the prompt are checked as a guess, up to LOOKUP_TOKENS in one model call.
+LOOKUP_NGRAM = 3
+LOOKUP_TOKENS = 8
 
 
 # Words any answer may use besides those of its sources: grammar, not claims.
@@ -160,6 +164,79 @@ class TransformersGenerator:
                 attention = torch.cat([attention, torch.ones_like(input_ids)], dim=1)
                 positions = positions[:, -1:] + 1
 
+    def steps(self, prompts: list[list[dict]], vocabularies: list[str | None]) -> Iterator[list[int]]:
+        """token_steps, through prompt lookup where it applies: one prompt on the plain-torch
+        model (whose cache is a list that can be cut back; transformers' caches differ by model)."""
+        from rag.llama_torch import TorchLlama
+
+        if len(prompts) == 1 and isinstance(self._model, TorchLlama):
+            return self.lookup_steps(prompts[0], vocabularies[0])
+        return self.token_steps(prompts, vocabularies)
+
+    def lookup_steps(self, messages: list[dict], vocabulary: str | None) -> Iterator[list[int]]:
+        """Greedy decoding of one prompt, yielding one token per step as token_steps does, but
+        several tokens per model call where the reply copies the prompt (prompt lookup decoding).
+
+        Each call feeds the model the last settled token and a guess (what followed the reply's
+        last LOOKUP_NGRAM tokens in the prompt); the guess is kept up to its first token that
+        greedy decoding would not pick, and that pick comes for free. The tokens are the greedy
+        ones either way; only the number of model calls changes.
+        """
+        import torch
+
+        greedy = self.position_picker(self.allowed_tokens(vocabulary) if vocabulary else None)
+        sequence = self.encode(messages)[0].tolist()
+        pending, past = list(sequence), None  # pending: tokens the cache does not hold yet
+        with torch.inference_mode():
+            while True:
+                guess = lookup(sequence, LOOKUP_NGRAM, LOOKUP_TOKENS)
+                cached = len(sequence) - len(pending)
+                inputs = torch.tensor([pending + guess])
+                width = cached + inputs.shape[1]
+                picks, past = greedy(inputs, torch.ones((1, width), dtype=torch.long),
+                                     torch.arange(cached, width)[None], past)
+                settled = []
+                for j, token in enumerate(picks[len(pending) - 1:]):
+                    settled.append(token)
+                    if j == len(guess) or guess[j] != token:
+                        break
+                # The cache holds the guess; keep only its settled part.
+                past = crop(past, len(sequence) + len(settled) - 1)
+                sequence += settled
+                pending = [settled[-1]]
+                for token in settled:
+                    yield [token]
+
+    def position_picker(self, allowed):
+        """A function (input_ids, attention, positions, past) -> (the greedy next token after each
+        input position, past), for one row."""
+        import torch
+
+        model = self._model
+        head = model.get_output_embeddings()
+        plain_head = getattr(head, "bias", None) is None and not getattr(model.config, "final_logit_softcapping", None)
+        if allowed is not None and plain_head:
+            rows = head.weight[allowed].contiguous()
+
+            def pick(input_ids, attention, positions, past):
+                out = model.base_model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
+                                       past_key_values=past, use_cache=True)
+                return allowed[(out.last_hidden_state[0] @ rows.T).argmax(-1)].tolist(), out.past_key_values
+
+            return pick
+
+        def pick(input_ids, attention, positions, past):
+            out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
+                        past_key_values=past, use_cache=True, logits_to_keep=input_ids.shape[1])
+            logits = out.logits[0]
+            if allowed is not None:
+                keep = torch.full_like(logits, float("-inf"))
+                keep[:, allowed] = 0.0
+                logits = logits + keep
+            return logits.argmax(-1).tolist(), out.past_key_values
+
+        return pick
+
     def token_picker(self, allowed: list):
         """A function (input_ids, attention, positions, past) -> (next tokens, past)."""
         import torch
@@ -210,7 +287,7 @@ class TransformersGenerator:
         stop_ids = self.stop_ids()
         generated: list[int] = []
         shown = ""
-        for _, (token,) in zip(range(max_new_tokens), self.token_steps([messages], [vocabulary])):
+        for _, (token,) in zip(range(max_new_tokens), self.steps([messages], [vocabulary])):
             if token in stop_ids:
                 return
             generated.append(token)
@@ -242,7 +319,7 @@ class TransformersGenerator:
         generated: list[list[int]] = [[] for _ in prompts]
         texts = [""] * len(prompts)
         running = set(range(len(prompts)))
-        for _, tokens in zip(range(max_new_tokens), self.token_steps(prompts, vocabularies)):
+        for _, tokens in zip(range(max_new_tokens), self.steps(prompts, vocabularies)):
             for row in sorted(running):
                 if tokens[row] in stop_ids:
                     running.discard(row)
@@ -261,3 +338,19 @@ class TransformersGenerator:
         if STOP_TEXT in text:
             return text.split(STOP_TEXT)[0], True
         return text, False
+
+
+def lookup(sequence: list[int], ngram: int, size: int) -> list[int]:
+    """Up to `size` tokens that followed the latest earlier occurrence of the sequence's last
+    `ngram` tokens (or fewer, down to one), else []."""
+    for n in range(min(ngram, len(sequence) - 1), 0, -1):
+        tail = sequence[-n:]
+        for start in range(len(sequence) - n - 1, -1, -1):
+            if sequence[start:start + n] == tail:
+                return sequence[start + n:start + n + size]
+    return []
+
+
+def crop(past: list, length: int) -> list:
+    """A plain-torch key/value cache (rag/llama_torch.py) cut to its first `length` positions."""
+    return [(k[:, :, :length], v[:, :, :length]) for k, v in past]

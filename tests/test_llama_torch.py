@@ -60,6 +60,17 @@ def test_greedy_tokens_are_the_same_padded_batch_and_unrestricted(generators):
     assert reference.reply_text(ids) == plain.reply_text(ids)
 
 
+def test_prompt_lookup_gives_the_greedy_tokens(generators):
+    # One prompt at a time is decoded with guesses copied from the prompt (several tokens per
+    # model call); the tokens must be those of one token per call, restricted or not.
+    _, plain = generators
+    for messages in PROMPTS:
+        for vocabulary in (messages[0]["content"], None):
+            one_by_one = [t for _, (t,) in zip(range(24), plain.token_steps([messages], [vocabulary]))]
+            looked_up = [t for _, (t,) in zip(range(24), plain.lookup_steps(messages, vocabulary))]
+            assert looked_up == one_by_one
+
+
 def test_answering_imports_no_transformers():
     config = Config()
     resolve_generator(config.generator, config.cache_path)  # the one-off GGUF conversion needs transformers
