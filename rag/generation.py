@@ -66,6 +66,7 @@ class TransformersGenerator:
         self._model = None
         self._tokenizer = None
         self._loading = threading.Lock()  # the first questions of several threads load it once
+        self._last_prompt: tuple[list[int], list] = ([], [])  # tokens and their keys/values (lookup_steps)
 
     def warm_up(self):
         with self._loading:
@@ -186,7 +187,13 @@ class TransformersGenerator:
 
         greedy = self.position_picker(self.allowed_tokens(vocabulary) if vocabulary else None)
         sequence = self.encode(messages)[0].tolist()
-        pending, past = list(sequence), None  # pending: tokens the cache does not hold yet
+        # Prompts share their start (the chat template's system turn, "Context:"): the keys and
+        # values of the last prompt's common part are reused instead of computed again.
+        kept, kept_past = self._last_prompt
+        shared = common_length(kept, sequence[:-1])
+        past = crop(kept_past, shared) if shared else None
+        pending = sequence[shared:]  # tokens the cache does not hold yet
+        first = True
         with torch.inference_mode():
             while True:
                 guess = lookup(sequence, LOOKUP_NGRAM, LOOKUP_TOKENS)
@@ -200,6 +207,9 @@ class TransformersGenerator:
                     settled.append(token)
                     if j == len(guess) or guess[j] != token:
                         break
+                if first:
+                    self._last_prompt = (sequence[:cached + len(pending)], crop(past, cached + len(pending)))
+                    first = False
                 # The cache holds the guess; keep only its settled part.
                 past = crop(past, len(sequence) + len(settled) - 1)
                 sequence += settled
@@ -349,6 +359,16 @@ def lookup(sequence: list[int], ngram: int, size: int) -> list[int]:
             if sequence[start:start + n] == tail:
                 return sequence[start + n:start + n + size]
     return []
+
+
+def common_length(a: list[int], b: list[int]) -> int:
+    """How many tokens a and b share at their start."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def crop(past: list, length: int) -> list:

@@ -62,9 +62,11 @@ def test_greedy_tokens_are_the_same_padded_batch_and_unrestricted(generators):
 
 def test_prompt_lookup_gives_the_greedy_tokens(generators):
     # One prompt at a time is decoded with guesses copied from the prompt (several tokens per
-    # model call); the tokens must be those of one token per call, restricted or not.
+    # model call) and the keys and values of the previous prompt's common start reused (the
+    # system turn; all but the last token when a prompt comes twice); the tokens must be those
+    # of one token per call, restricted or not.
     _, plain = generators
-    for messages in PROMPTS:
+    for messages in PROMPTS + PROMPTS[:1]:
         for vocabulary in (messages[0]["content"], None):
             one_by_one = [t for _, (t,) in zip(range(24), plain.token_steps([messages], [vocabulary]))]
             looked_up = [t for _, (t,) in zip(range(24), plain.lookup_steps(messages, vocabulary))]
