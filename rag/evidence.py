@@ -49,6 +49,7 @@ ASKS_YEAR = re.compile(ASK + r"(?:(?:what|which)\s+year\b|when\s+(?:did|was|were
 MONEY_WORDS = re.compile(r"\b(money|dollars?|cost|costs|price|priced|worth|value|valuation|revenue|salary|paid|pay|spend|spent|funding|invest\w*)\b", re.IGNORECASE)
 ASKS_QUANTITY = re.compile(ASK + r"(?:how\s+much|what\s+(?:is|was|were|are)\s+the\s+(?:\w+\s+)?(?:value|price|cost|amount|valuation|revenue|size))\b", re.IGNORECASE)
 ASKS_COUNT = re.compile(ASK + r"(?:how\s+(?:much|many|large|big|long|old|often|far)|what\s+(?:percentage|percent|share|amount|number|proportion|fraction))\b", re.IGNORECASE)
+ASKS_MANY = re.compile(ASK + r"how\s+many\b", re.IGNORECASE)
 ASKS_NAME = re.compile(ASK + r"(?:who|whom|whose|name\s+(?:a|an|the|one)|what\s+is\s+the\s+name|what's\s+the\s+name|(?:which|what)\s+(?:company|companies|person|people|firm|organi[sz]ation|country|countries|city|cities|university|product|products))\b", re.IGNORECASE)
 # "Other than A and B, what ...", "besides A", "apart from A": A is named to be left out, so a
 # unit about A is not the answer. "A and B; what's the third?" names the items it leaves out
@@ -128,8 +129,11 @@ def form_mismatch(question: str, unit_text: str, heading: str = "") -> bool:
         return True
     if ASKS_YEAR.match(question) and not (YEAR.search(text) and new_numbers(question, text)):
         return True
-    # A count is not a year: "how many GPUs" is not answered by "2020: First supercomputer".
-    if ASKS_COUNT.match(question) and not {n for n in new_numbers(question, text) if not YEAR.fullmatch(n)}:
+    if ASKS_COUNT.match(question) and not new_numbers(question, text):
+        return True
+    # A count is not a year: "how many GPUs" is not answered by "2020: First supercomputer" (but
+    # "how long" may be, by "2020-2022").
+    if ASKS_MANY.match(question) and not {n for n in new_numbers(question, text) if not YEAR.fullmatch(n)}:
         return True
     if ASKS_QUANTITY.match(question) and MONEY_WORDS.search(question) and not MONEY.search(text):
         return True

@@ -56,3 +56,5 @@ def test_a_year_does_not_answer_how_many():
     assert form_mismatch("How many GPUs did the first supercomputer have?", "2020: First supercomputer")
     assert not form_mismatch("How many GPUs did the first supercomputer have?", "It had 10,000 GPUs.")
 
+    # A duration may be a span of years.
+    assert not form_mismatch("How long was Azure the exclusive provider?", "2020-2022: Azure exclusive")
