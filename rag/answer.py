@@ -174,10 +174,12 @@ class Answerer:
         evidence, answerable = self.find_evidence(query, asked, options, timings, query_vector if query == question else None)
         passages = tuple(self.citation(i, e) for i, e in enumerate(evidence[:5], 1))
         chosen = []
-        if evidence and answerable.confidence >= self.config.min_confidence:
-            chosen = distinct(e for e in evidence if e.score >= evidence[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
+        candidates = [e for e in evidence if not e.left_out]
+        if candidates and answerable.confidence >= self.config.min_confidence:
+            chosen = distinct(e for e in candidates if e.score >= candidates[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
         generate = bool(chosen) and not options.extractive_only and self.generator is not None
-        return Plan(question, query, asked, chosen, passages, generate, timings, started)
+        return Plan(question, query, asked, chosen, passages, generate, timings, started,
+                    leaves_out=len(candidates) < len(evidence))
 
     def stream(self, question: str, history: list[str] | None = None, options: Options | None = None,
                query_vector=None) -> Iterator[str]:
@@ -265,7 +267,8 @@ class Answerer:
         that names what an identity question asks for."""
         picked = pick(plan.chosen)
         heading = picked[0].unit.heading if heading_needed(plan.asked, picked[0]) else ""
-        parts = pieces(picked, self.document_text, MAX_WORDS - len(heading.split()))
+        parts = pieces(picked, self.document_text, MAX_WORDS - len(heading.split()),
+                       lead_ins=not plan.leaves_out)
         texts, citations = [], []
         for n, piece in enumerate(parts, 1):
             source, start, shown = piece.evidence.unit.source, piece.start, piece.shown
@@ -299,6 +302,7 @@ class Plan:
         generate: whether the model writes a draft.
         timings: milliseconds per stage so far.
         started: perf_counter() when answering began.
+        leaves_out: some evidence leads with what the question leaves out ("other than A").
     """
 
     question: str
@@ -309,6 +313,7 @@ class Plan:
     generate: bool
     timings: dict
     started: float
+    leaves_out: bool = False
 
     @property
     def texts(self) -> list[str]:

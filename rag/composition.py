@@ -80,13 +80,15 @@ def heading_needed(question: str, evidence: Evidence) -> bool:
     return bool(new)
 
 
-def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS) -> list[Piece]:
+def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lead_ins: bool = True) -> list[Piece]:
     """The spans to quote, best first, within `budget` words in all.
 
     Args:
         evidence: the units to quote, best first (from pick).
         document_text: source -> the text citation offsets point into.
         budget: words allowed.
+        lead_ins: quote a list item from its lead-in (False when the question leaves some
+            items out: the quote from the lead-in would hold them).
     """
     result: list[Piece] = []
     for e in evidence:
@@ -97,7 +99,7 @@ def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS) -> 
             and (p.start <= unit.quote_start < p.end or (unit.lead_in and p.evidence.unit.lead_in == unit.lead_in))
             for p in result
         )
-        start = unit.start if shown_before else unit.quote_start
+        start = unit.start if shown_before or not lead_ins else unit.quote_start
         text = document_text(unit.source)
         start, end = fit_words(text, start, unit.end, budget)
         shown = display_text(text[start:end])

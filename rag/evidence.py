@@ -32,8 +32,6 @@ BIAS = -7.16
 # (a label slip), so the mismatch acts as a near-veto rather than a fitted weight.
 MISMATCH_FACTOR = 0.25
 CONTEXT_WEIGHT = 0.5
-# Terms of what a question leaves out ("other than A, ...") count this much in coverage.
-EXCLUDED_WEIGHT = 0.5
 # A unit that lacks what the question's form demands (an amount for "how much", a date for
 # "when did", a name for "who") or a number the question names cannot be the answer; its
 # mismatch feature is set and its score scaled by MISMATCH_FACTOR.
@@ -66,9 +64,8 @@ NAMED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 COORDINATED = re.compile(r"((?:\S+\s+)?\S+)\s+and\s+(\S+(?:\s+\S+)?)")
-# A sentence or list item leads with its topic: a unit whose first few terms are left-out
-# terms is about what the question leaves out.
-TOPIC_TERMS = 3
+# "Market dominance: combined power could stifle competition": a list item's label.
+LABEL = re.compile(r"^\W*((?:[^\s:]+\s+){0,5}[^\s:]+):\s")
 
 
 def new_numbers(question: str, text: str) -> set[str]:
@@ -97,11 +94,17 @@ def without_excluded(question: str) -> str:
 
 
 def about_excluded(unit_text: str, excluded: set[str]) -> bool:
-    """Whether the unit leads with what the question leaves out."""
+    """Whether the unit is about what the question leaves out: it says nothing else ("Vision,
+    speech and embedding"), or it is labelled with it ("Market dominance: ..."). A unit that
+    lists it among others ("GPT-4, GPT-4 Turbo and future versions") may still answer."""
     if not excluded:
         return False
-    lead = terms(unit_text)[:TOPIC_TERMS]
-    return sum(t in excluded for t in lead) >= min(2, len(excluded))
+    own = terms(unit_text)
+    if own and all(t in excluded for t in own):
+        return True
+    label = LABEL.match(unit_text)
+    label_terms = terms(label.group(1)) if label else []
+    return bool(label_terms) and all(t in excluded for t in label_terms)
 
 
 def names(text: str) -> set[str]:
@@ -152,12 +155,15 @@ class Evidence:
         index: its position in the store's units.
         score: estimated chance in [0, 1] that the unit answers the question.
         features: the values of FEATURES the score was computed from.
+        left_out: the unit leads with what the question leaves out ("other than A, ..."): it
+            shows the documents cover the subject (rag/abstention.py) but is never the answer.
     """
 
     unit: Unit
     index: int
     score: float
     features: tuple[float, ...]
+    left_out: bool = False
 
 
 def unit_text(unit: Unit) -> str:
@@ -256,22 +262,19 @@ class EvidenceSelector:
         dense = self.vectors.get(ids) @ query_vector
         lexical = bm25(query_terms, [self.unit_terms(i)[0] for i in ids], self.lexical.idf)
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
-        # What the question leaves out located the chunks; an answer need not hold it.
+        weights = {t: self.lexical.idf(t) for t in set(query_terms)}
         excluded = excluded_terms(question)
-        weights = {t: self.lexical.idf(t) * (EXCLUDED_WEIGHT if t in excluded else 1.0) for t in set(query_terms)}
         asked = without_excluded(question)
         evidence = []
         for row, i in enumerate(ids):
             unit = self.store.units[i]
-            if about_excluded(unit.text, excluded):
-                continue
             # A section number ("6. Competitive Landscape") is layout, not a figure.
             heading = re.sub(r"^\s*\d{1,3}[.)]\s+", "", unit.heading)
             features = (
                 float(dense[row]), self.coverage(weights, i), float(lexical[row]), chunk_weight[i],
                 float(form_mismatch(asked, unit.full_text, heading)),
             )
-            evidence.append(Evidence(unit, i, score(features), features))
+            evidence.append(Evidence(unit, i, score(features), features, about_excluded(unit.text, excluded)))
         evidence.sort(key=lambda e: -e.score)
         return evidence
 

@@ -196,7 +196,9 @@ class TransformersGenerator:
         first = True
         with torch.inference_mode():
             while True:
-                guess = lookup(sequence, LOOKUP_NGRAM, LOOKUP_TOKENS)
+                # The first call reads the prompt; its last tokens (the assistant turn's start)
+                # predict nothing, and a guess would only delay the first token.
+                guess = [] if first else lookup(sequence, LOOKUP_NGRAM, LOOKUP_TOKENS)
                 cached = len(sequence) - len(pending)
                 inputs = torch.tensor([pending + guess])
                 width = cached + inputs.shape[1]

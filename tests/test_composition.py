@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from rag import RAG
 from rag.chunking import ITEM, SENTENCE, Unit
 from rag.composition import MAX_WORDS, heading_needed, pick, pieces
@@ -78,4 +80,21 @@ def test_an_identity_question_is_answered_with_the_term_its_definition_stands_un
     answer = rag.ask("Which command repacks the database file into minimal disk space?", extractive_only=True)
     assert answer.text.startswith("vacuum: Rebuilds the database file"), answer.text
     assert answer.citations[0].quote.startswith("vacuum")
+    assert_citations_hold(rag, answer)
+
+
+def test_an_answer_never_quotes_what_the_question_leaves_out(tmp_path, fake_config):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.txt").write_text(
+        "The plan has drawn attention from regulators. Key concerns include:\n"
+        "- Market dominance: combined power could stifle competition\n"
+        "- Safety oversight: commercial pressure could compromise safety\n"
+        "- Data governance: questions about where training data comes from\n", encoding="utf-8")
+    rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(), generator=ScriptedGenerator(""))
+    rag.config = replace(rag.config, min_confidence=0.0)
+    answer = rag.ask("Other than market dominance and safety oversight, which concern do regulators raise?",
+                     extractive_only=True)
+    assert "Data governance" in answer.text, answer.text
+    assert "Market dominance" not in answer.text and "Safety oversight" not in answer.text, answer.text
     assert_citations_hold(rag, answer)

@@ -23,3 +23,20 @@ def test_an_unknown_model_name_fails_at_once_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     assert "nobody/no-such-model" in result.stderr and "HF_HUB_OFFLINE=0" in result.stderr, result.stderr[-1500:]
     assert time.monotonic() - started < 60
+
+
+def test_rag_ask_names_an_unknown_generator_once_though_it_loads_in_the_background(tmp_path):
+    # `rag ask` starts loading the generator while the index opens; a load that fails there is
+    # reported by the answer's own load, as a clear message, not as a thread's traceback.
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("Kiwis live in New Zealand. They cannot fly.\n", encoding="utf-8")
+    run = [sys.executable, "-m", "rag.cli", "--config", str(tmp_path / "rag.toml")]
+    (tmp_path / "rag.toml").write_text("", encoding="utf-8")
+    subprocess.run(run + ["index", "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")],
+                   cwd=REPO, capture_output=True, text=True, timeout=300, check=True)
+    (tmp_path / "rag.toml").write_text('generator = "nobody/no-such-generator"\n', encoding="utf-8")
+    result = subprocess.run(run + ["ask", "--index", str(tmp_path / "index"), "Where do kiwis live?"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode != 0
+    assert "nobody/no-such-generator" in result.stderr, result.stderr[-1500:]
+    assert "Traceback" not in result.stderr and "Exception in thread" not in result.stderr, result.stderr[-1500:]
