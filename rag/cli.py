@@ -13,7 +13,6 @@ from rag.config import Config
 from rag.errors import RagError
 
 DEFAULT_CONFIG = "rag.toml"
-log = logging.getLogger(__name__)
 
 
 def quiet_libraries():
@@ -110,29 +109,10 @@ def index(config, corpus, index_dir, rebuild, store, ray_address):
                f"{len(rag.store.chunks)} chunks, {report.embedded} texts embedded")
 
 
-def open_rag(index_dir: str, config: Config, generator=None):
+def open_rag(index_dir: str, config: Config):
     from rag.api import RAG
 
-    return RAG.open(index_dir, config, generator=generator)
-
-
-def preloading(config: Config):
-    """The generator, loading in the background (import torch, read the weights) while the
-    index opens and the question's evidence is found; answering waits for it only if it must."""
-    import threading
-
-    from rag.generation import TransformersGenerator
-
-    generator = TransformersGenerator(config)
-
-    def load():
-        try:
-            generator.warm_up()
-        except Exception:  # noqa: BLE001 - answering loads it again and reports what went wrong
-            log.debug("generator preload failed", exc_info=True)
-
-    threading.Thread(target=load, name="generator-preload", daemon=True).start()
-    return generator
+    return RAG.open(index_dir, config)
 
 
 def print_answer(answer):
@@ -159,8 +139,7 @@ def print_answer(answer):
 def ask(config, question, index_dir, as_json, extractive, top_k):
     """Answer one question from the index, with numbered sources."""
     try:
-        generator = None if extractive or config.extractive_only else preloading(config)
-        rag = open_rag(index_dir, config, generator)
+        rag = open_rag(index_dir, config)
         answer = rag.ask(question, extractive_only=extractive or None, top_k=top_k)
     except (RagError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc

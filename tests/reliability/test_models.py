@@ -25,9 +25,7 @@ def test_an_unknown_model_name_fails_at_once_with_a_clear_message(tmp_path):
     assert time.monotonic() - started < 60
 
 
-def test_rag_ask_names_an_unknown_generator_once_though_it_loads_in_the_background(tmp_path):
-    # `rag ask` starts loading the generator while the index opens; a load that fails there is
-    # reported by the answer's own load, as a clear message, not as a thread's traceback.
+def test_rag_ask_names_an_unknown_generator_with_a_clear_message(tmp_path):
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.txt").write_text("Kiwis live in New Zealand. They cannot fly.\n", encoding="utf-8")
     run = [sys.executable, "-m", "rag.cli", "--config", str(tmp_path / "rag.toml")]
