@@ -22,6 +22,10 @@ from rag.lexical import bm25, terms, words
 from rag.retrieval import Hit, Search
 from rag.store import Store
 
+# An index with at most this many evidence units has them all embedded on warm-up (a few
+# seconds on one core), in calls small enough for the numpy encoder.
+WARM_UNITS = 5_000
+WARM_BATCH = 128
 FEATURES = ("dense", "coverage", "bm25", "chunk", "mismatch")
 # Logistic-regression weights over the first four FEATURES (and a bias), fitted by
 # benchmarks/fit_evidence.py on which units hold the answers to the questions in eval/ and
@@ -200,6 +204,16 @@ class UnitVectors:
                     self._vectors.clear()
                 self._vectors.update(zip(missing, fresh))
         return np.stack([known[i] for i in ids]) if ids else np.zeros((0, self.store.dimension), np.float32)
+
+    def embed_all(self, at_most: int) -> int:
+        """Embeds every evidence unit now if the index has at most `at_most` of them, so no
+        question waits for its units. Returns how many were embedded (0 for a larger index)."""
+        ids = [i for i, unit in enumerate(self.store.units) if unit.is_evidence]
+        if len(ids) > min(at_most, self.limit):
+            return 0
+        for start in range(0, len(ids), WARM_BATCH):
+            self.get(ids[start:start + WARM_BATCH])
+        return len(ids)
 
 
 class EvidenceSelector:

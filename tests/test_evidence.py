@@ -59,3 +59,11 @@ def test_a_year_does_not_answer_how_many():
 
     # A duration may be a span of years.
     assert not form_mismatch("How long was Azure the exclusive provider?", "2020-2022: Azure exclusive")
+
+
+def test_warm_up_embeds_the_units_of_a_small_index_once(fake_rag):
+    vectors = fake_rag.answerer.selector.vectors
+    units = [i for i, unit in enumerate(fake_rag.store.units) if unit.is_evidence]
+    fake_rag.warm_up()
+    assert set(vectors._vectors) == set(units)
+    assert vectors.embed_all(at_most=len(units) - 1) == 0  # a larger index waits for questions
