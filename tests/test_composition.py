@@ -23,6 +23,14 @@ def evidence(u, score):
     return Evidence(u, 0, score, (0.0, 0.0, 0.0, 0.0, 0.0))
 
 
+def rag_over(tmp_path, config, name: str, text: str) -> RAG:
+    """A RAG over one document, with the fake embedder and no generator text."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / name).write_text(text, encoding="utf-8")
+    return RAG.build(corpus, tmp_path / "index", config, embedder=FakeEmbedder(), generator=ScriptedGenerator(""))
+
+
 def item_units():
     spans = []
     for line in TEXT.splitlines()[1:]:
@@ -69,14 +77,11 @@ def test_the_heading_is_needed_only_when_it_names_what_is_asked():
 
 
 def test_an_identity_question_is_answered_with_the_term_its_definition_stands_under(tmp_path, fake_config):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "reference.html").write_text(
-        "<html><body><h1>Commands</h1><dl>"
-        "<dt>vacuum</dt><dd>Rebuilds the database file, repacking it into a minimal amount of disk space.</dd>"
-        "<dt>analyze</dt><dd>Gathers statistics about tables and indices for the query planner.</dd>"
-        "</dl></body></html>", encoding="utf-8")
-    rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(), generator=ScriptedGenerator(""))
+    rag = rag_over(tmp_path, fake_config, "reference.html",
+                   "<html><body><h1>Commands</h1><dl>"
+                   "<dt>vacuum</dt><dd>Rebuilds the database file, repacking it into a minimal amount of disk space.</dd>"
+                   "<dt>analyze</dt><dd>Gathers statistics about tables and indices for the query planner.</dd>"
+                   "</dl></body></html>")
     answer = rag.ask("Which command repacks the database file into minimal disk space?", extractive_only=True)
     assert answer.text.startswith("vacuum: Rebuilds the database file"), answer.text
     assert answer.citations[0].quote.startswith("vacuum")
@@ -84,14 +89,11 @@ def test_an_identity_question_is_answered_with_the_term_its_definition_stands_un
 
 
 def test_an_answer_never_quotes_what_the_question_leaves_out(tmp_path, fake_config):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "report.txt").write_text(
-        "The plan has drawn attention from regulators. Key concerns include:\n"
-        "- Market dominance: combined power could stifle competition\n"
-        "- Safety oversight: commercial pressure could compromise safety\n"
-        "- Data governance: questions about where training data comes from\n", encoding="utf-8")
-    rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(), generator=ScriptedGenerator(""))
+    rag = rag_over(tmp_path, fake_config, "report.txt",
+                   "The plan has drawn attention from regulators. Key concerns include:\n"
+                   "- Market dominance: combined power could stifle competition\n"
+                   "- Safety oversight: commercial pressure could compromise safety\n"
+                   "- Data governance: questions about where training data comes from\n")
     rag.config = replace(rag.config, min_confidence=0.0)
     answer = rag.ask("Other than market dominance and safety oversight, which concern do regulators raise?",
                      extractive_only=True)
