@@ -302,7 +302,7 @@ class Plan:
         generate: whether the model writes a draft.
         timings: milliseconds per stage so far.
         started: perf_counter() when answering began.
-        leaves_out: some evidence leads with what the question leaves out ("other than A").
+        leaves_out: some evidence is about what the question leaves out ("other than A").
     """
 
     question: str

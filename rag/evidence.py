@@ -159,8 +159,9 @@ class Evidence:
         index: its position in the store's units.
         score: estimated chance in [0, 1] that the unit answers the question.
         features: the values of FEATURES the score was computed from.
-        left_out: the unit leads with what the question leaves out ("other than A, ..."): it
-            shows the documents cover the subject (rag/abstention.py) but is never the answer.
+        left_out: the unit is about what the question leaves out ("other than A, ...": it says
+            nothing else, or is a list item labelled A): it shows the documents cover the
+            subject (rag/abstention.py) but is never the answer.
     """
 
     unit: Unit
