@@ -221,31 +221,19 @@ class TransformersGenerator:
 
     def position_picker(self, allowed):
         """A function (input_ids, attention, positions, past) -> (the greedy next token after each
-        input position, past), for one row."""
-        import torch
+        input position, past), for one row of the plain-torch model (whose output layer has no
+        bias): only the rows of the allowed tokens are multiplied, as in token_picker."""
+        import torch.nn.functional as F
 
         model = self._model
-        head = model.get_output_embeddings()
-        plain_head = getattr(head, "bias", None) is None and not getattr(model.config, "final_logit_softcapping", None)
-        if allowed is not None and plain_head:
-            rows = head.weight[allowed].contiguous()
-
-            def pick(input_ids, attention, positions, past):
-                out = model.base_model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                                       past_key_values=past, use_cache=True)
-                return allowed[(out.last_hidden_state[0] @ rows.T).argmax(-1)].tolist(), out.past_key_values
-
-            return pick
+        head = model.get_output_embeddings().weight
+        rows = head if allowed is None else head[allowed].contiguous()
 
         def pick(input_ids, attention, positions, past):
-            out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                        past_key_values=past, use_cache=True, logits_to_keep=input_ids.shape[1])
-            logits = out.logits[0]
-            if allowed is not None:
-                keep = torch.full_like(logits, float("-inf"))
-                keep[:, allowed] = 0.0
-                logits = logits + keep
-            return logits.argmax(-1).tolist(), out.past_key_values
+            out = model.base_model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
+                                   past_key_values=past, use_cache=True)
+            best = F.linear(out.last_hidden_state[0], rows).argmax(-1)
+            return (best if allowed is None else allowed[best]).tolist(), out.past_key_values
 
         return pick
 
