@@ -14,7 +14,6 @@ from rag.config import Config
 from rag.documents import read_document, upload_name
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import DocumentError, RagError
-from rag.evidence import WARM_UNITS
 from rag.generation import Generator, TransformersGenerator
 from rag.indexing import IndexReport, Progress, update_index
 from rag.locking import index_lock
@@ -130,13 +129,10 @@ class RAG:
         return self.store.documents[source].text
 
     def warm_up(self):
-        """Loads the models now instead of on the first question, and embeds the sentences of a
-        small index (rag/evidence.py WARM_UNITS) that questions would otherwise embed as they
-        reach them."""
+        """Loads the models now instead of on the first question."""
         self.embedder.embed(["warm up"])
         if not self.config.extractive_only and hasattr(self.generator, "warm_up"):
             self.generator.warm_up()
-        self.answerer.selector.vectors.embed_all(WARM_UNITS)
 
     def options(self, **overrides) -> Options:
         return Options.from_config(self.config, **overrides)

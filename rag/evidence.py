@@ -5,8 +5,9 @@ its heading), BM25, the share of the question's terms it covers, the rank of
 its chunk, and whether it has what the question's form asks for (a number, a date, a name).
 Headings are context, never evidence.
 
-The index stores one vector per chunk; a unit is embedded the first time a question reaches
-it, and its vector is kept for later questions (UnitVectors).
+A small index stores the vectors of its units (rag/store.py STORED_UNITS); in a larger one a
+unit is embedded the first time a question reaches it, and its vector is kept for later
+questions (UnitVectors).
 """
 
 import math
@@ -22,10 +23,8 @@ from rag.lexical import bm25, terms, words
 from rag.retrieval import Hit, Search
 from rag.store import Store
 
-# An index with at most this many evidence units has them all embedded on warm-up (a few
-# seconds on one core), in calls small enough for the numpy encoder.
-WARM_UNITS = 5_000
-WARM_BATCH = 128
+# Units per embedder call: small enough for the numpy encoder (rag/embedding.py LIGHT_CALL).
+UNIT_BATCH = 128
 FEATURES = ("dense", "coverage", "bm25", "chunk", "mismatch")
 # Logistic-regression weights over the first four FEATURES (and a bias), fitted by
 # benchmarks/fit_evidence.py on which units hold the answers to the questions in eval/ and
@@ -177,7 +176,8 @@ def unit_text(unit: Unit) -> str:
 
 
 class UnitVectors:
-    """Unit vectors, embedded the first time a question reaches a unit and then kept.
+    """Unit vectors: those the index stores, and the others embedded the first time a question
+    reaches them and then kept.
 
     Args:
         store: the loaded index.
@@ -190,6 +190,8 @@ class UnitVectors:
         self.embedder = embedder
         self.limit = limit
         self._vectors: dict[int, np.ndarray] = {}
+        if store.unit_vectors is not None:
+            self._vectors = {i: store.unit_vectors[i] for i, unit in enumerate(store.units) if unit.is_evidence}
         self._lock = threading.Lock()
 
     def get(self, ids: list[int]) -> np.ndarray:
@@ -198,23 +200,16 @@ class UnitVectors:
             known = {i: self._vectors[i] for i in ids if i in self._vectors}
         missing = [i for i in ids if i not in known]
         if missing:
-            fresh = self.embedder.embed([unit_text(self.store.units[i]) for i in missing])
+            # In calls small enough for the numpy encoder (a batch of questions reaches hundreds
+            # of units): loading sentence-transformers would import torch, 2 s and 250 MB.
+            texts = [unit_text(self.store.units[i]) for i in missing]
+            fresh = np.concatenate([self.embedder.embed(texts[s:s + UNIT_BATCH]) for s in range(0, len(texts), UNIT_BATCH)])
             known.update(zip(missing, fresh))
             with self._lock:
                 if len(self._vectors) + len(missing) > self.limit:
                     self._vectors.clear()
                 self._vectors.update(zip(missing, fresh))
         return np.stack([known[i] for i in ids]) if ids else np.zeros((0, self.store.dimension), np.float32)
-
-    def embed_all(self, at_most: int) -> int:
-        """Embeds every evidence unit now if the index has at most `at_most` of them, so no
-        question waits for its units. Returns how many were embedded (0 for a larger index)."""
-        ids = [i for i, unit in enumerate(self.store.units) if unit.is_evidence]
-        if len(ids) > min(at_most, self.limit):
-            return 0
-        for start in range(0, len(ids), WARM_BATCH):
-            self.get(ids[start:start + WARM_BATCH])
-        return len(ids)
 
 
 class EvidenceSelector:

@@ -15,7 +15,7 @@ from rag.documents import MAX_FILE_MB, Document, check_size, list_files, read_do
 from rag.embedding import Embedder
 from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
 from rag.milvus import manifest_store, open_chunks, uses_milvus
-from rag.store import Store, read_manifest, remove_stale
+from rag.store import STORED_UNITS, Store, read_manifest, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def update_index(
     location = manifest_store(config.store_or_default, index_dir)
     same_store = previous is not None and previous.location == location and (
         previous.milvus is None or previous.collection == config.collection_or_default)
-    if same_store and not report.changed and previous.corpus == corpus:
+    if same_store and not report.changed and previous.corpus == corpus and not lacks_unit_vectors(previous):
         # Nothing to write; clear what a killed run may have left (the caller holds the lock).
         remove_stale(index_dir, keep=read_manifest(index_dir)["data"])
         return previous, report
@@ -155,6 +155,11 @@ def update_index(
     return store, report
 
 
+def lacks_unit_vectors(store: Store) -> bool:
+    """Whether a small index was built before indexes stored their units' vectors."""
+    return store.unit_vectors is None and sum(u.is_evidence for u in store.units) <= STORED_UNITS
+
+
 def assemble(documents, config, embedder, previous, report, progress) -> Store:
     units: list[Unit] = []
     chunks: list[Chunk] = []
@@ -165,14 +170,22 @@ def assemble(documents, config, embedder, previous, report, progress) -> Store:
         for chunk in make_chunks(doc_units, doc.text, config.chunk_chars, config.chunk_overlap):
             chunks.append(replace(chunk, first_unit=chunk.first_unit + offset, last_unit=chunk.last_unit + offset))
         units.extend(doc_units)
+    from rag.evidence import unit_text
+
     chunk_texts = [c.embed_text for c in chunks]
-    vectors = embed_missing(chunk_texts, previous, embedder, report, progress)
+    evidence = [i for i, u in enumerate(units) if u.is_evidence]
+    unit_texts = [unit_text(units[i]) for i in evidence] if len(evidence) <= STORED_UNITS else []
+    vectors = embed_missing(chunk_texts + unit_texts, previous, embedder, report, progress)
     # Taken from a vector when there is one: asking the embedder would load its model even
     # when an update (a removed file, say) embeds nothing.
     dimension = len(next(iter(vectors.values()))) if vectors else embedder.dimension
     chunk_vectors = np.stack([vectors[text_key(t)] for t in chunk_texts]) if chunks else np.zeros((0, dimension), np.float32)
-    return Store(config.index_settings(), dimension, documents, units, chunks,
-                 np.ascontiguousarray(chunk_vectors, dtype=np.float32))
+    store = Store(config.index_settings(), dimension, documents, units, chunks,
+                  np.ascontiguousarray(chunk_vectors, dtype=np.float32))
+    if unit_texts:
+        store.unit_vectors = np.zeros((len(units), dimension), np.float32)
+        store.unit_vectors[evidence] = [vectors[text_key(t)] for t in unit_texts]
+    return store
 
 
 def embed_missing(texts, previous: Store | None, embedder, report, progress) -> dict[str, np.ndarray]:

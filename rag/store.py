@@ -6,10 +6,13 @@ Layout of an index folder:
     data-<id>/           documents.jsonl, units.jsonl, chunks.jsonl, and
                          chunks.faiss (store "faiss", the default), or
                          terms.json (a Milvus store: the vectors and BM25 live in a Milvus
-                         collection, rag/milvus.py; the term counts weigh question terms)
+                         collection, rag/milvus.py; the term counts weigh question terms);
+                         units.npy in a small index (below)
 
-Only chunks have stored vectors: the sentences a question reaches are embedded when it asks
-(rag/evidence.py), so indexing embeds each stretch of text once.
+Every chunk has a stored vector. The units (sentences, list items) of an index with at most
+STORED_UNITS of them have theirs too, in units.npy (a few MB), so a fresh process answers
+without embedding any; in a larger index the units a question reaches are embedded when it
+asks (rag/evidence.py), so indexing embeds each stretch of text once.
 
 A build writes a new data folder (and the new chunks' rows in Milvus), then replaces
 manifest.json in one rename, then removes the old folder (and rows of no current chunk). A
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 # Bumped whenever units, chunks or what is embedded change, so an old index is rebuilt.
 FORMAT = 5
 MANIFEST = "manifest.json"
+# An index with at most this many evidence units stores their vectors (5,000 take about 20 s to
+# embed at indexing, 7.7 MB); a larger one embeds them as questions reach them.
+STORED_UNITS = 5_000
 
 
 def faiss_module():
@@ -61,6 +67,8 @@ class Store:
         chunks: all chunks; first_unit/last_unit index into `units`.
         chunk_vectors: (len(chunks), dimension) float32, L2-normalised; empty when a Milvus
             store was loaded (the vectors stay in Milvus).
+        unit_vectors: (len(units), dimension) float32 in a small index (rows of units that are
+            not evidence are zeros), else None.
         corpus: the corpus folder the index was built from.
         location: Config.store as the manifest records it ("faiss", or where Milvus runs).
         collection: the Milvus collection, for a Milvus store.
@@ -80,16 +88,22 @@ class Store:
     collection: str = ""
     milvus: object = field(default=None, repr=False)
     term_stats: TermStats | None = field(default=None, repr=False)
+    unit_vectors: np.ndarray | None = field(default=None, repr=False)
     _faiss: object = field(default=None, repr=False)
 
     def cached_vectors(self, text_hashes: list[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of chunk texts (by indexing.text_key), for an update to reuse."""
-        if self.milvus is not None:
-            return self.milvus.vectors_by_text(text_hashes)
+        """Stored vectors of chunk and unit texts (by indexing.text_key), for an update to reuse."""
+        from rag.evidence import unit_text
         from rag.indexing import text_key
 
         wanted = set(text_hashes)
-        return {key: v for key, v in ((text_key(c.embed_text), v) for c, v in zip(self.chunks, self.chunk_vectors)) if key in wanted}
+        stored = []
+        if self.unit_vectors is not None:
+            stored = [(text_key(unit_text(u)), v) for u, v in zip(self.units, self.unit_vectors) if u.is_evidence]
+        if self.milvus is not None:
+            return {**{key: v for key, v in stored if key in wanted}, **self.milvus.vectors_by_text(text_hashes)}
+        stored += [(text_key(c.embed_text), v) for c, v in zip(self.chunks, self.chunk_vectors)]
+        return {key: v for key, v in stored if key in wanted}
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Inner-product search over chunk vectors.
@@ -138,6 +152,9 @@ class Store:
             write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in self.documents.values()))
             write_jsonl(tmp / "units.jsonl", (unit_row(u) for u in self.units))
             write_jsonl(tmp / "chunks.jsonl", (chunk_row(c) for c in self.chunks))
+            if self.unit_vectors is not None:
+                np.save(tmp / "units.npy", self.unit_vectors)
+                fsync_file(tmp / "units.npy")
             if self.milvus is None:
                 faiss_module().write_index(self.vector_index(), str(tmp / "chunks.faiss"))
                 fsync_file(tmp / "chunks.faiss")
@@ -189,6 +206,8 @@ class Store:
             settings, dimension, documents, units, chunks, np.zeros((0, dimension), np.float32),
             corpus=manifest.get("corpus", ""), created=manifest.get("created", ""), location=location,
         )
+        if (data / "units.npy").is_file():
+            store.unit_vectors = np.load(data / "units.npy")
         if location == "faiss":
             index = faiss_module().read_index(str(data / "chunks.faiss"))
             if index.ntotal:

@@ -1,12 +1,30 @@
 import numpy as np
 
-from rag.evidence import about_excluded, excluded_terms, form_mismatch
+from rag import RAG
+from rag.evidence import about_excluded, excluded_terms, form_mismatch, unit_text
 from rag.lexical import bm25, terms
-from tests.fakes import FakeEmbedder
+from tests.conftest import copy_sentence
+from tests.fakes import FakeEmbedder, ScriptedGenerator
 
 
-def test_the_index_embeds_chunks_only_and_units_once_when_a_question_reaches_them(fake_rag):
+def test_a_small_index_stores_its_units_vectors_so_a_question_embeds_only_itself(fake_rag, tmp_path):
+    embedder, store = fake_rag.embedder, fake_rag.store
+    evidence = [i for i, u in enumerate(store.units) if u.is_evidence]
+    texts = {c.embed_text for c in store.chunks} | {unit_text(store.units[i]) for i in evidence}
+    assert sorted(embedder.embedded) == sorted(texts)
+    reopened = RAG.open(tmp_path / "index", embedder=embedder, generator=fake_rag.generator)
+    assert np.array_equal(reopened.store.unit_vectors[evidence], embedder.embed([unit_text(store.units[i]) for i in evidence]))
+    before = len(embedder.embedded)
+    reopened.ask("What does the waggle dance point to?")
+    assert embedder.embedded[before:] == ["What does the waggle dance point to?"]
+
+
+def test_a_large_index_embeds_units_once_when_a_question_reaches_them(corpus, tmp_path, fake_config, monkeypatch):
+    monkeypatch.setattr("rag.indexing.STORED_UNITS", 0)
+    fake_rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(),
+                         generator=ScriptedGenerator(copy_sentence))
     embedder = fake_rag.embedder
+    assert fake_rag.store.unit_vectors is None
     assert len(embedder.embedded) == len(fake_rag.store.chunks)
     before = len(embedder.embedded)
     fake_rag.ask("What does the waggle dance point to?")
@@ -21,7 +39,6 @@ def test_unit_vectors_match_what_the_embedder_gives(fake_rag):
     fake_rag.ask("What does the waggle dance point to?")
     selector = fake_rag.answerer.selector
     ids = sorted(selector.vectors._vectors)
-    from rag.evidence import unit_text
     expected = FakeEmbedder().embed([unit_text(fake_rag.store.units[i]) for i in ids])
     assert np.allclose(selector.vectors.get(ids), expected)
 
@@ -59,11 +76,3 @@ def test_a_year_does_not_answer_how_many():
 
     # A duration may be a span of years.
     assert not form_mismatch("How long was Azure the exclusive provider?", "2020-2022: Azure exclusive")
-
-
-def test_warm_up_embeds_the_units_of_a_small_index_once(fake_rag):
-    vectors = fake_rag.answerer.selector.vectors
-    units = [i for i, unit in enumerate(fake_rag.store.units) if unit.is_evidence]
-    fake_rag.warm_up()
-    assert set(vectors._vectors) == set(units)
-    assert vectors.embed_all(at_most=len(units) - 1) == 0  # a larger index waits for questions

@@ -39,6 +39,19 @@ def test_only_the_changed_file_is_embedded_again(corpus, tmp_path, fake_config):
     assert "Wind turbines" in rag.document_text("solar.txt")
 
 
+def test_a_small_index_built_before_units_were_stored_gets_their_vectors_on_the_next_run(corpus, tmp_path, fake_config):
+    first = build(corpus, tmp_path / "index", fake_config)
+    manifest = json.loads((tmp_path / "index" / MANIFEST).read_text())
+    (tmp_path / "index" / manifest["data"] / "units.npy").unlink()
+    assert Store.load(tmp_path / "index").unit_vectors is None
+    embedder = FakeEmbedder()
+    rag = build(corpus, tmp_path / "index", fake_config, embedder)
+    assert not rag.report.changed and rag.store.unit_vectors is not None
+    chunk_texts = {c.embed_text for c in first.store.chunks}
+    assert embedder.embedded and not chunk_texts & set(embedder.embedded), "chunk vectors are reused"
+    assert Store.load(tmp_path / "index").unit_vectors.shape == (len(rag.store.units), 64)
+
+
 def test_removed_files_leave_the_index(corpus, tmp_path, fake_config):
     build(corpus, tmp_path / "index", fake_config)
     (corpus / "bees.md").unlink()
