@@ -53,7 +53,7 @@ def main():
             counting["way"] = way
             generation.LOOKUP_TOKENS = 0 if way == WAYS[0] else lookup_tokens
             if way != WAYS[2]:
-                generator._last_prompt = ([], [])
+                generator._last_prompt = ([], None)
             answer = rag.ask(question)
             answers.append((answer.text, answer.method))
             totals[way].append(answer.timings["total"])

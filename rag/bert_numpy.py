@@ -20,6 +20,9 @@ from rag.threads import blas_limit, free_cores
 log = logging.getLogger(__name__)
 
 BATCH = 32  # texts per forward pass, sorted by length so that little padding is multiplied
+# At most this many tokens (texts x the longest) per forward pass: 32 texts of 256 tokens have
+# 100 MB of attention scores (and three times that in temporaries).
+BATCH_TOKENS = 4096
 
 
 def supported(folder: str | Path) -> bool:
@@ -79,8 +82,13 @@ class NumpyBertEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         with blas_limit(self.threads):
-            for start in range(0, len(order), BATCH):
-                self.encode_rows(encodings, order[start:start + BATCH], out)
+            start = 0
+            while start < len(order):
+                end = start + 1
+                while end < min(len(order), start + BATCH) and (end + 1 - start) * len(encodings[order[end]].ids) <= BATCH_TOKENS:
+                    end += 1
+                self.encode_rows(encodings, order[start:end], out)
+                start = end
         return out
 
     def encode_rows(self, encodings, rows: list[int], out: np.ndarray):

@@ -28,6 +28,9 @@ STOP_TEXT = "\n\n"  # an answer is one paragraph; a blank line means the model m
 # few tokens in the prompt are checked as a guess, up to LOOKUP_TOKENS in one model call.
 LOOKUP_NGRAM = 3
 LOOKUP_TOKENS = 8
+# Prompt tokens decoded side by side at most (rows x the longest prompt): the key/value cache of
+# a batch grows with it, 46 KB a position for SmolLM2. Prompts of similar length go together.
+DECODE_TOKENS = 6144
 
 
 # Words any answer may use besides those of its sources: grammar, not claims.
@@ -69,7 +72,7 @@ class TransformersGenerator:
         self._model = None
         self._tokenizer = None
         self._loading = threading.Lock()  # the first questions of several threads load it once
-        self._last_prompt: tuple[list[int], list] = ([], [])  # tokens and their keys/values (lookup_steps)
+        self._last_prompt: tuple[list[int], object] = ([], None)  # tokens and their keys/values (lookup_steps)
 
     def warm_up(self):
         with self._loading:
@@ -183,7 +186,7 @@ class TransformersGenerator:
         # values of the last prompt's common part are reused instead of computed again.
         kept, kept_past = self._last_prompt
         shared = common_length(kept, sequence[:-1])
-        past = crop(kept_past, shared) if shared else None
+        past = kept_past.copy(shared) if shared else None
         pending = sequence[shared:]  # tokens the cache does not hold yet
         first = True
         while True:
@@ -200,10 +203,12 @@ class TransformersGenerator:
                 if j == len(guess) or guess[j] != token:
                     break
             if first:
-                self._last_prompt = (sequence[:cached + len(pending)], crop(past, cached + len(pending)))
+                # Shared, not copied: this reply only writes positions after its prompt, and the
+                # next prompt copies the part it shares.
+                self._last_prompt = (sequence[:cached + len(pending)], past)
                 first = False
             # The cache holds the guess; keep only its settled part.
-            past = crop(past, len(sequence) + len(settled) - 1)
+            past = past.cut(len(sequence) + len(settled) - 1)
             sequence += settled
             pending = [settled[-1]]
             for token in settled:
@@ -291,6 +296,15 @@ class TransformersGenerator:
         if not prompts:
             return []
         self.warm_up()
+        groups = length_groups([len(self.encode(messages)) for messages in prompts], DECODE_TOKENS) if len(prompts) > 1 else [[0]]
+        if len(groups) > 1:
+            texts = [""] * len(prompts)
+            for group in groups:
+                ask = None if give_up is None else (lambda row, text, group=group: give_up(group[row], text))
+                replies = self.generate_batch([prompts[i] for i in group], max_new_tokens, [vocabularies[i] for i in group], ask)
+                for i, reply in zip(group, replies):
+                    texts[i] = reply
+            return texts
         stop_ids = self.stop_ids()
         generated: list[list[int]] = [[] for _ in prompts]
         texts = [""] * len(prompts)
@@ -353,6 +367,19 @@ class TransformersModel:
                           position_ids=torch.from_numpy(positions), past_key_values=past, use_cache=True, **extra)
 
 
+def length_groups(lengths: list[int], budget: int) -> list[list[int]]:
+    """Indices grouped by length, shortest first: each group's size times its longest length is
+    at most `budget` (or it holds one index)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and (len(groups[-1]) + 1) * lengths[i] <= budget:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
 def lookup(sequence: list[int], ngram: int, size: int) -> list[int]:
     """Up to `size` tokens that followed the latest earlier occurrence of the sequence's last
     `ngram` tokens (or fewer, down to one), else []."""
@@ -372,8 +399,3 @@ def common_length(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
-
-
-def crop(past: list, length: int) -> list:
-    """A numpy key/value cache (rag/llama_numpy.py) cut to its first `length` positions."""
-    return [(k[:, :, :length], v[:, :, :length]) for k, v in past]

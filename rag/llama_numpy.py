@@ -114,16 +114,16 @@ class NumpyLlama:
     """The model, with the interface rag/generation.py decodes with (see TransformersModel there).
 
     `forward(input_ids, attention, positions, past)` takes int64 arrays (batch, new tokens),
-    (batch, cached + new tokens) and (batch, new tokens) and the cache of an earlier call (a list
-    of (keys, values) per layer, which may be cut back to fewer positions), and gives the hidden
-    states after the final norm (batch, new tokens, hidden) and the extended cache. `head` is the
-    output layer (vocabulary, hidden); the model has no bias or soft-capping on it.
+    (batch, cached + new tokens) and (batch, new tokens) and the cache of an earlier call (a
+    KeysValues, which may be cut back to fewer positions), and gives the hidden states after the
+    final norm (batch, new tokens, hidden) and the cache, extended in place. `head` is the output
+    layer (vocabulary, hidden); the model has no bias or soft-capping on it.
 
     Args:
         folder: the model folder (see `supported`).
     """
 
-    can_crop = True  # the cache is a plain list of arrays (rag/generation.py crop)
+    can_crop = True  # its cache can be cut back (KeysValues.cut) for prompt lookup
 
     def __init__(self, folder: str | Path):
         folder = Path(folder)
@@ -143,21 +143,30 @@ class NumpyLlama:
         self.eos_ids = {i for i in (eos if isinstance(eos, list) else [eos]) if isinstance(i, int)}
         self.threads = free_cores()  # decided once, so that every call computes the same way
 
-    def forward(self, input_ids: np.ndarray, attention: np.ndarray, positions: np.ndarray, past: list | None = None):
+    def forward(self, input_ids: np.ndarray, attention: np.ndarray, positions: np.ndarray,
+                past: "KeysValues | None" = None) -> tuple[np.ndarray, "KeysValues"]:
+        batch, length = input_ids.shape
+        if past is None and batch > 1 and length > 1:
+            # Several prompts are read one at a time, each into its rows of one cache: the same
+            # products, with the activations of one prompt in memory at a time.
+            cache = KeysValues.empty(self.layers, (batch, self.kv_heads, length, self.head_dim))
+            hidden = np.concatenate([self.forward(input_ids[r:r + 1], attention[r:r + 1], positions[r:r + 1], cache.row(r))[0]
+                                     for r in range(batch)])
+            cache.length = length
+            return hidden, cache
         with blas_limit(self.threads):
             x = self.w["embed_tokens.weight"][input_ids]
             cos, sin = self.rotary(positions)
-            past = past or [None] * self.layers
-            blocked = self.mask(attention, input_ids.shape[1])
-            cache = []
+            cache = past if past is not None else KeysValues(self.layers)
+            blocked = self.mask(attention, length)
             for n in range(self.layers):
                 p = f"layers.{n}."
-                h, kv = self.attention(self.norm(x, p + "input_layernorm.weight"), cos, sin, blocked, past[n], p)
+                h = self.attention(self.norm(x, p + "input_layernorm.weight"), cos, sin, blocked, cache, n)
                 x = x + h
-                cache.append(kv)
                 h = self.norm(x, p + "post_attention_layernorm.weight")
                 gate = linear(h, self.w[p + "mlp.gate_proj.weight"])
                 x = x + linear(silu(gate) * linear(h, self.w[p + "mlp.up_proj.weight"]), self.w[p + "mlp.down_proj.weight"])
+            cache.length += length
             return self.norm(x, "norm.weight"), cache
 
     def rotary(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,19 +186,28 @@ class NumpyLlama:
         visible = (np.arange(kv_length)[None, :] <= q_positions)[None] & attention.astype(bool)[:, None, :]
         return ~visible[:, None, None]
 
-    def attention(self, x, cos, sin, blocked, past, p: str):
+    def attention(self, x, cos, sin, blocked, cache: "KeysValues", n: int):
         batch, length, _ = x.shape
+        p = f"layers.{n}."
 
         def heads(name: str) -> np.ndarray:
             return linear(x, self.w[p + f"self_attn.{name}.weight"]).reshape(batch, length, -1, self.head_dim).transpose(0, 2, 1, 3)
 
         q, k, v = heads("q_proj"), heads("k_proj"), heads("v_proj")
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-        if past is not None:
-            k, v = np.concatenate([past[0], k], axis=2), np.concatenate([past[1], v], axis=2)
+        k, v = cache.extend(n, k, v)
         # Grouped-query attention: query head h reads key/value head h // groups.
-        groups = self.heads // self.kv_heads
-        q = q.reshape(batch, self.kv_heads, groups, length, self.head_dim)
+        q = q.reshape(batch, self.kv_heads, self.heads // self.kv_heads, length, self.head_dim)
+        out = self.attend(q, k, v, blocked).reshape(batch, self.heads, length, self.head_dim).transpose(0, 2, 1, 3).reshape(batch, length, -1)
+        return linear(out, self.w[p + "self_attn.o_proj.weight"])
+
+    def attend(self, q, k, v, blocked):
+        """Softmax attention of queries (batch, kv heads, groups, new, head_dim) over keys and
+        values (batch, kv heads, all, head_dim); `blocked` as `mask` gives it."""
+        if q.shape[3] > QUERY_BLOCK:
+            # A long prompt's queries in blocks: its scores are (queries x keys) per head.
+            return np.concatenate([self.attend(q[:, :, :, i:i + QUERY_BLOCK], k, v, None if blocked is None else blocked[..., i:i + QUERY_BLOCK, :])
+                                   for i in range(0, q.shape[3], QUERY_BLOCK)], axis=3)
         scores = (q @ k[:, :, None].transpose(0, 1, 2, 4, 3)) * np.float32(self.head_dim ** -0.5)
         if blocked is not None:
             scores = np.where(blocked, -np.inf, scores)
@@ -197,12 +215,81 @@ class NumpyLlama:
         # A padding position sees no key at all: its weights are zeros, not NaN.
         weights = np.exp(scores - np.where(np.isfinite(top), top, 0), dtype=np.float32)
         weights /= np.maximum(weights.sum(-1, keepdims=True), np.float32(1e-30))
-        out = (weights @ v[:, :, None]).reshape(batch, self.heads, length, self.head_dim)
-        out = out.transpose(0, 2, 1, 3).reshape(batch, length, -1)
-        return linear(out, self.w[p + "self_attn.o_proj.weight"]), (k, v)
+        return weights @ v[:, :, None]
 
     def norm(self, x: np.ndarray, name: str) -> np.ndarray:
         return self.w[name] * (x * (1.0 / np.sqrt(np.square(x).mean(-1, keepdims=True) + self.eps)))
+
+
+class KeysValues:
+    """NumpyLlama's key/value cache: per layer, buffers (batch, kv heads, capacity, head_dim)
+    whose first `length` positions hold the keys and values of the tokens read so far.
+
+    New positions are written in place (appending by concatenation copied the whole cache at
+    every token: hundreds of MB for a batch of long prompts). A forward pass extends it; `cut`
+    goes back to fewer positions, to be overwritten (prompt lookup's rejected guesses).
+    """
+
+    def __init__(self, layers: int):
+        self.keys: list[np.ndarray | None] = [None] * layers
+        self.values: list[np.ndarray | None] = [None] * layers
+        self.length = 0
+
+    def extend(self, n: int, k: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Writes layer n's keys and values of new positions after the first `length`; returns
+        views of all of them (the forward pass adds the new positions to `length` at its end)."""
+        end = self.length + k.shape[2]
+        if self.keys[n] is None or self.keys[n].shape[2] < end:
+            self.keys[n], self.values[n] = grown(self.keys[n], self.length, end, k), grown(self.values[n], self.length, end, v)
+        self.keys[n][:, :, self.length:end] = k
+        self.values[n][:, :, self.length:end] = v
+        return self.keys[n][:, :, :end], self.values[n][:, :, :end]
+
+    def cut(self, length: int) -> "KeysValues":
+        """Keeps the first `length` positions (in place; later ones will be overwritten)."""
+        self.length = min(length, self.length)
+        return self
+
+    def copy(self, length: int) -> "KeysValues":
+        """A cache of its own holding copies of the first `length` positions."""
+        other = KeysValues(len(self.keys))
+        other.keys = [grown(k, length, length, k[:, :, :0]) for k in self.keys]
+        other.values = [grown(v, length, length, v[:, :, :0]) for v in self.values]
+        other.length = min(length, self.length)
+        return other
+
+    @staticmethod
+    def empty(layers: int, shape: tuple[int, int, int, int]) -> "KeysValues":
+        """A cache with room for shape's positions (batch, kv heads, positions, head_dim)."""
+        cache = KeysValues(layers)
+        cache.keys = [grown(None, 0, shape[2], np.empty(shape[:2] + (0, shape[3]), np.float32)) for _ in range(layers)]
+        cache.values = [grown(None, 0, shape[2], np.empty(shape[:2] + (0, shape[3]), np.float32)) for _ in range(layers)]
+        return cache
+
+    def row(self, r: int) -> "KeysValues":
+        """Row r of this cache, empty: its forward pass writes into this cache's buffers."""
+        view = KeysValues(len(self.keys))
+        view.keys = [k[r:r + 1] for k in self.keys]
+        view.values = [v[r:r + 1] for v in self.values]
+        return view
+
+
+# Queries whose attention scores are computed at once: 9 heads x 256 queries x 2,000 keys of a
+# long prompt take 18 MB, all 2,000 queries 144 MB (and three times that in temporaries).
+QUERY_BLOCK = 256
+# Positions a cache buffer holds beyond what it was grown for: room for a reply (48 tokens by
+# default, and a guess of prompt lookup); a longer one grows the buffer again.
+CACHE_ROOM = 64
+
+
+def grown(buffer: np.ndarray | None, length: int, end: int, like: np.ndarray | None) -> np.ndarray:
+    """A buffer with room for `end` positions and some more, holding the first `length`
+    positions of `buffer` (shaped like `like` otherwise)."""
+    shape = (buffer if buffer is not None else like).shape
+    bigger = np.empty((shape[0], shape[1], end + CACHE_ROOM, shape[3]), dtype=np.float32)
+    if buffer is not None and length:
+        bigger[:, :, :length] = buffer[:, :, :length]
+    return bigger
 
 
 def linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
