@@ -19,6 +19,7 @@ from rag.config import Config
 from rag.embedding import offline_hint
 from rag.errors import MissingDependencyError, ModelNotFoundError
 from rag.gguf import resolve_generator
+from rag.llama_numpy import common_length
 from rag.threads import free_cores
 
 log = logging.getLogger(__name__)
@@ -389,13 +390,3 @@ def lookup(sequence: list[int], ngram: int, size: int) -> list[int]:
             if sequence[start:start + n] == tail:
                 return sequence[start + n:start + n + size]
     return []
-
-
-def common_length(a: list[int], b: list[int]) -> int:
-    """How many tokens a and b share at their start."""
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n

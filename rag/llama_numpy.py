@@ -147,13 +147,7 @@ class NumpyLlama:
                 past: "KeysValues | None" = None) -> tuple[np.ndarray, "KeysValues"]:
         batch, length = input_ids.shape
         if past is None and batch > 1 and length > 1:
-            # Several prompts are read one at a time, each into its rows of one cache: the same
-            # products, with the activations of one prompt in memory at a time.
-            cache = KeysValues.empty(self.layers, (batch, self.kv_heads, length, self.head_dim))
-            hidden = np.concatenate([self.forward(input_ids[r:r + 1], attention[r:r + 1], positions[r:r + 1], cache.row(r))[0]
-                                     for r in range(batch)])
-            cache.length = length
-            return hidden, cache
+            return self.prefill(input_ids, attention, positions)
         with blas_limit(self.threads):
             x = self.w["embed_tokens.weight"][input_ids]
             cos, sin = self.rotary(positions)
@@ -168,6 +162,31 @@ class NumpyLlama:
                 x = x + linear(silu(gate) * linear(h, self.w[p + "mlp.up_proj.weight"]), self.w[p + "mlp.down_proj.weight"])
             cache.length += length
             return self.norm(x, "norm.weight"), cache
+
+    def prefill(self, input_ids: np.ndarray, attention: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, "KeysValues"]:
+        """forward for several left-padded prompts and no cache. They are read one at a time,
+        each into its row of one cache: the activations of one prompt in memory at a time. No
+        products are spent on padding (its keys and values are zeros, and masked), and the start
+        all prompts share (the system turn, "Context:") is read once."""
+        batch, length = input_ids.shape
+        cache = KeysValues.empty(self.layers, (batch, self.kv_heads, length, self.head_dim))
+        hidden = np.zeros((batch, length, self.w["norm.weight"].shape[0]), dtype=np.float32)
+        starts = [length - int(attention[r].sum()) for r in range(batch)]
+        prompts = [input_ids[r, starts[r]:].tolist() for r in range(batch)]
+        # At least one token of each prompt is read on its own row, for its next-token state.
+        shared = min([common_length(prompts[0], p) for p in prompts] + [len(p) - 1 for p in prompts])
+        common = None
+        if shared:
+            s = starts[0]
+            common = self.forward(input_ids[:1, s:s + shared], np.ones((1, shared), np.int64), positions[:1, s:s + shared])[1]
+        for r in range(batch):
+            row = cache.row(r, starts[r])
+            if common is not None:
+                row.paste(common, shared)
+            begin = starts[r] + shared
+            hidden[r:r + 1, begin:] = self.forward(input_ids[r:r + 1, begin:], attention[r:r + 1], positions[r:r + 1, begin:], row)[0]
+        cache.length = length
+        return hidden, cache
 
     def rotary(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of every position's angles, (batch, 1, new tokens, head_dim)."""
@@ -250,6 +269,12 @@ class KeysValues:
         self.length = min(length, self.length)
         return self
 
+    def paste(self, other: "KeysValues", length: int):
+        """Writes the first `length` positions of `other` after this cache's `length`."""
+        for mine, theirs in zip(self.keys + self.values, other.keys + other.values):
+            mine[:, :, self.length:self.length + length] = theirs[:, :, :length]
+        self.length += length
+
     def copy(self, length: int) -> "KeysValues":
         """A cache of its own holding copies of the first `length` positions."""
         other = KeysValues(len(self.keys))
@@ -266,11 +291,15 @@ class KeysValues:
         cache.values = [grown(None, 0, shape[2], np.empty(shape[:2] + (0, shape[3]), np.float32)) for _ in range(layers)]
         return cache
 
-    def row(self, r: int) -> "KeysValues":
-        """Row r of this cache, empty: its forward pass writes into this cache's buffers."""
+    def row(self, r: int, start: int = 0) -> "KeysValues":
+        """Row r of this cache, with zeros in its first `start` positions (padding): a forward
+        pass writes the next positions into this cache's buffers."""
         view = KeysValues(len(self.keys))
         view.keys = [k[r:r + 1] for k in self.keys]
         view.values = [v[r:r + 1] for v in self.values]
+        for buffer in view.keys + view.values:
+            buffer[:, :, :start] = 0.0
+        view.length = start
         return view
 
 
@@ -290,6 +319,16 @@ def grown(buffer: np.ndarray | None, length: int, end: int, like: np.ndarray | N
     if buffer is not None and length:
         bigger[:, :, :length] = buffer[:, :, :length]
     return bigger
+
+
+def common_length(a: list[int], b: list[int]) -> int:
+    """How many tokens a and b share at their start."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
