@@ -88,9 +88,7 @@ def warm(index: str, questions: list[str]) -> tuple[list[tuple[str, str, str]], 
     stages = ", ".join(f"{s} {statistics.median(a.timings.get(s, 0.0) for a in answers):.0f}"
                        for s in ("retrieve", "evidence", "generate", "verify"))
     methods = ", ".join(f"{m} {sum(a.method == m for a in answers)}" for m in ("generated", "extractive", "abstained"))
-    import torch
-
-    methods += f"; torch threads {torch.get_num_threads()}"
+    methods += f"; generator threads {getattr(rag.generator._model, 'threads', '?')}"
     start = time.perf_counter()
     rag.ask_many(questions)
     batch = time.perf_counter() - start
@@ -108,6 +106,7 @@ def warm(index: str, questions: list[str]) -> tuple[list[tuple[str, str, str]], 
 def indexing(copies: int) -> list[tuple[str, str, str]]:
     from rag import RAG, Config
     from rag.embedding import SentenceTransformerEmbedder
+    from rag.evidence import unit_text
 
     config = Config(extractive_only=True)
     embedder = SentenceTransformerEmbedder(config.embedder)
@@ -120,7 +119,11 @@ def indexing(copies: int) -> list[tuple[str, str, str]]:
         rag = RAG.build(corpus, index, config, embedder=embedder)
         built = time.perf_counter() - start
         n = rag.report.embedded
-        texts = [c.embed_text for c in rag.store.chunks]
+        # What the build embedded: chunks, and the units of a small index (rag/store.py STORED_UNITS).
+        texts = {c.embed_text for c in rag.store.chunks}
+        if rag.store.unit_vectors is not None:
+            texts |= {unit_text(u) for u in rag.store.units if u.is_evidence}
+        texts = sorted(texts)
         start = time.perf_counter()
         embedder._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         bare = time.perf_counter() - start
@@ -132,7 +135,7 @@ def indexing(copies: int) -> list[tuple[str, str, str]]:
         update = time.perf_counter() - start
     return [
         ("index throughput", f"{n / built:.1f} texts/s",
-         f"`RAG.build` of {len(texts)} chunks ({copies} copies of corpus/, reading and saving included) in {built:.1f} s"),
+         f"`RAG.build` of {len(rag.store.chunks)} chunks ({copies} copies of corpus/, reading and saving included) in {built:.1f} s"),
         ("bare `SentenceTransformer.encode`", f"{len(texts) / bare:.1f} texts/s",
          f"same texts, same process; index / bare = {(n / built) / (len(texts) / bare):.2f}"),
         ("incremental update, one changed file", f"{update:.2f} s", f"{report.summary()}; {report.embedded} texts embedded"),
