@@ -139,10 +139,15 @@ class TransformersGenerator:
         ids = {self._tokenizer.eos_token_id} | self._model.eos_ids
         return {i for i in ids if isinstance(i, int)}
 
-    def token_steps(self, prompts: list[list[dict]], vocabularies: list[str | None]) -> Iterator[list[int]]:
+    def token_steps(self, prompts: list[list[dict]], vocabularies: list[str | None],
+                    live: set[int] | None = None) -> Iterator[list[int]]:
         """Greedy decoding of several prompts side by side: yields the next token of every row,
         step after step, until the caller stops iterating (rows that ended are the caller's to
         ignore).
+
+        `live`, when given, is the caller's set of rows it still reads. On the numpy model, once
+        a quarter of the batch has left it, those rows leave the batch (their tokens are then
+        -1): a step costs about in proportion to its rows, and drafts end at different times.
 
         Prompts are left-padded to one length. With restricted vocabularies and a plain linear
         output layer, only the rows of that layer for the allowed tokens are multiplied: the full
@@ -156,21 +161,34 @@ class TransformersGenerator:
         input_ids = np.array([[pad] * (width - len(ids)) + ids for ids in encoded], dtype=np.int64)
         attention = np.array([[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded], dtype=np.int64)
         positions = np.maximum(attention.cumsum(-1) - 1, 0)
-        pick = self.token_picker([self.allowed_tokens(v) if v else None for v in vocabularies])
+        allowed = [self.allowed_tokens(v) if v else None for v in vocabularies]
+        pick = self.token_picker(allowed)
+        rows = list(range(len(prompts)))  # the prompt of each row of the batch
         past = None
         while True:
             tokens, past = pick(input_ids, attention, positions, past)
-            yield tokens.tolist()
+            picked = [-1] * len(prompts)
+            for row, token in zip(rows, tokens.tolist()):
+                picked[row] = token
+            yield picked
             input_ids = tokens.reshape(-1, 1)
             attention = np.concatenate([attention, np.ones_like(input_ids)], axis=1)
             positions = positions[:, -1:] + 1
+            if live is not None and self._model.can_crop and len(live & set(rows)) <= len(rows) * 3 // 4:
+                keep = [i for i, row in enumerate(rows) if row in live]
+                if not keep:
+                    return
+                rows = [rows[i] for i in keep]
+                input_ids, attention, positions, past = input_ids[keep], attention[keep], positions[keep], past.select(keep)
+                pick = self.token_picker([allowed[row] for row in rows])
 
-    def steps(self, prompts: list[list[dict]], vocabularies: list[str | None]) -> Iterator[list[int]]:
+    def steps(self, prompts: list[list[dict]], vocabularies: list[str | None],
+              live: set[int] | None = None) -> Iterator[list[int]]:
         """token_steps, through prompt lookup where it applies: one prompt on the numpy model
-        (whose cache is a list that can be cut back; transformers' caches differ by model)."""
+        (whose cache can be cut back and its rows selected; transformers' caches differ by model)."""
         if len(prompts) == 1 and self._model.can_crop:
             return self.lookup_steps(prompts[0], vocabularies[0])
-        return self.token_steps(prompts, vocabularies)
+        return self.token_steps(prompts, vocabularies, live)
 
     def lookup_steps(self, messages: list[dict], vocabulary: str | None) -> Iterator[list[int]]:
         """Greedy decoding of one prompt, yielding one token per step as token_steps does, but
@@ -310,7 +328,7 @@ class TransformersGenerator:
         generated: list[list[int]] = [[] for _ in prompts]
         texts = [""] * len(prompts)
         running = set(range(len(prompts)))
-        for _, tokens in zip(range(max_new_tokens), self.steps(prompts, vocabularies)):
+        for _, tokens in zip(range(max_new_tokens), self.steps(prompts, vocabularies, running)):
             for row in sorted(running):
                 if tokens[row] in stop_ids:
                     running.discard(row)

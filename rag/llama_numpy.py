@@ -123,7 +123,7 @@ class NumpyLlama:
         folder: the model folder (see `supported`).
     """
 
-    can_crop = True  # its cache can be cut back (KeysValues.cut) for prompt lookup
+    can_crop = True  # its cache can be cut back (prompt lookup) and its rows selected (KeysValues)
 
     def __init__(self, folder: str | Path):
         folder = Path(folder)
@@ -268,6 +268,14 @@ class KeysValues:
         """Keeps the first `length` positions (in place; later ones will be overwritten)."""
         self.length = min(length, self.length)
         return self
+
+    def select(self, rows: list[int]) -> "KeysValues":
+        """A cache of its own holding these rows."""
+        other = KeysValues(len(self.keys))
+        other.keys = [k[rows] for k in self.keys]
+        other.values = [v[rows] for v in self.values]
+        other.length = self.length
+        return other
 
     def paste(self, other: "KeysValues", length: int):
         """Writes the first `length` positions of `other` after this cache's `length`."""

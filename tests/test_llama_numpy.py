@@ -60,6 +60,19 @@ def test_greedy_tokens_are_the_same_padded_batch_and_unrestricted(generators):
     assert reference.reply_text(ids) == plain.reply_text(ids)
 
 
+def test_rows_that_end_leave_the_batch_and_the_others_keep_their_tokens(generators):
+    _, plain = generators
+    vocabularies = [PROMPTS[0][0]["content"], None]
+    together = tokens(plain, vocabularies, 12)
+    live, steps = {0, 1}, []
+    for step, picked in zip(range(12), plain.token_steps(PROMPTS, vocabularies, live)):
+        steps.append(picked)
+        if step == 3:
+            live.discard(1)  # the caller is done with row 1: it leaves the batch
+    assert [t[0] for t in steps] == [t[0] for t in together]
+    assert [t[1] for t in steps[:4]] == [t[1] for t in together[:4]] and {t[1] for t in steps[4:]} == {-1}
+
+
 def test_prompt_lookup_gives_the_greedy_tokens(generators):
     # One prompt at a time is decoded with guesses copied from the prompt (several tokens per
     # model call) and the keys and values of the previous prompt's common start reused (the
