@@ -22,10 +22,13 @@ from rag.store import Store, read_manifest
 
 log = logging.getLogger(__name__)
 
-# Drafts generated side by side in batch mode: each step reads the model's weights once for all
-# of them. On the dev + extra questions (2 cores): 4 -> 90, 8 -> 120, 16 -> 141, 32 -> 149
-# questions a minute, against 59 one by one; 16 keeps most of the gain with small steps of output.
-BATCH_SIZE = 16
+# Questions answered together (ask_many; RAG.ask of several threads): each decoding step reads
+# the model's weights once for all their drafts (prompts of similar length together, within
+# rag/generation.py DECODE_TOKENS). On the dev + extra questions (2 cores, torch): 4 -> 90,
+# 8 -> 120, 16 -> 141, 32 -> 149 questions a minute, against 59 one by one. 24 lets 20 askers
+# share one batch: with 16, the 4 others waited a whole batch (benchmarks/concurrency.py, 20
+# threads: p95 17.2 -> 10.5 s, 112 -> 120 answers a minute).
+BATCH_SIZE = 24
 
 
 class AnswerStream:
