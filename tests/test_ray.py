@@ -5,6 +5,7 @@ import pytest
 
 from rag import RAG, Config
 from rag.evaluation import load_questions
+from rag.evidence import unit_text
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -22,9 +23,14 @@ def ray_rag(real_rag, tmp_path_factory):
 
 
 def test_ray_vectors_match_the_in_process_embedder(ray_rag, real_rag):
-    assert ray_rag.report.embedded == len(ray_rag.store.chunks) > 0
+    # A small index embeds its chunks and the distinct texts of its units (rag/store.py STORED_UNITS).
+    units = {unit_text(u) for u in ray_rag.store.units if u.is_evidence}
+    assert ray_rag.report.embedded == len({c.embed_text for c in ray_rag.store.chunks} | units) > len(ray_rag.store.chunks)
     assert [c.embed_text for c in ray_rag.store.chunks] == [c.embed_text for c in real_rag.store.chunks]
     cosines = np.sum(ray_rag.store.chunk_vectors * real_rag.store.chunk_vectors, axis=1)
+    assert cosines.min() > 0.9999, cosines.min()
+    evidence = [i for i, u in enumerate(ray_rag.store.units) if u.is_evidence]
+    cosines = np.sum(ray_rag.store.unit_vectors[evidence] * real_rag.store.unit_vectors[evidence], axis=1)
     assert cosines.min() > 0.9999, cosines.min()
 
 
