@@ -315,15 +315,18 @@ class TransformersGenerator:
         if not prompts:
             return []
         self.warm_up()
-        groups = length_groups([len(self.encode(messages)) for messages in prompts], DECODE_TOKENS) if len(prompts) > 1 else [[0]]
-        if len(groups) > 1:
-            texts = [""] * len(prompts)
-            for group in groups:
-                ask = None if give_up is None else (lambda row, text, group=group: give_up(group[row], text))
-                replies = self.generate_batch([prompts[i] for i in group], max_new_tokens, [vocabularies[i] for i in group], ask)
-                for i, reply in zip(group, replies):
-                    texts[i] = reply
-            return texts
+        lengths = [len(self.encode(messages)) for messages in prompts] if len(prompts) > 1 else [0]
+        texts = [""] * len(prompts)
+        for group in length_groups(lengths, DECODE_TOKENS):
+            ask = None if give_up is None else (lambda row, text, group=group: give_up(group[row], text))
+            replies = self.decode_group([prompts[i] for i in group], max_new_tokens, [vocabularies[i] for i in group], ask)
+            for i, reply in zip(group, replies):
+                texts[i] = reply
+        return texts
+
+    def decode_group(self, prompts: list[list[dict]], max_new_tokens: int, vocabularies: list[str | None],
+                     give_up: Callable[[int, str], bool] | None) -> list[str]:
+        """generate_batch for prompts decoded in one batch."""
         stop_ids = self.stop_ids()
         generated: list[list[int]] = [[] for _ in prompts]
         texts = [""] * len(prompts)
