@@ -259,7 +259,9 @@ class KeysValues:
         views of all of them (the forward pass adds the new positions to `length` at its end)."""
         end = self.length + k.shape[2]
         if self.keys[n] is None or self.keys[n].shape[2] < end:
-            self.keys[n], self.values[n] = grown(self.keys[n], self.length, end, k), grown(self.values[n], self.length, end, v)
+            kept = self.keys[n] is not None
+            self.keys[n] = grown(k.shape, end, self.keys[n][:, :, :self.length] if kept else None)
+            self.values[n] = grown(v.shape, end, self.values[n][:, :, :self.length] if kept else None)
         self.keys[n][:, :, self.length:end] = k
         self.values[n][:, :, self.length:end] = v
         return self.keys[n][:, :, :end], self.values[n][:, :, :end]
@@ -286,8 +288,8 @@ class KeysValues:
     def copy(self, length: int) -> "KeysValues":
         """A cache of its own holding copies of the first `length` positions."""
         other = KeysValues(len(self.keys))
-        other.keys = [grown(k, length, length, k[:, :, :0]) for k in self.keys]
-        other.values = [grown(v, length, length, v[:, :, :0]) for v in self.values]
+        other.keys = [grown(k.shape, length, k[:, :, :length]) for k in self.keys]
+        other.values = [grown(v.shape, length, v[:, :, :length]) for v in self.values]
         other.length = min(length, self.length)
         return other
 
@@ -295,8 +297,8 @@ class KeysValues:
     def empty(layers: int, shape: tuple[int, int, int, int]) -> "KeysValues":
         """A cache with room for shape's positions (batch, kv heads, positions, head_dim)."""
         cache = KeysValues(layers)
-        cache.keys = [grown(None, 0, shape[2], np.empty(shape[:2] + (0, shape[3]), np.float32)) for _ in range(layers)]
-        cache.values = [grown(None, 0, shape[2], np.empty(shape[:2] + (0, shape[3]), np.float32)) for _ in range(layers)]
+        cache.keys = [grown(shape, shape[2]) for _ in range(layers)]
+        cache.values = [grown(shape, shape[2]) for _ in range(layers)]
         return cache
 
     def row(self, r: int, start: int = 0) -> "KeysValues":
@@ -319,14 +321,13 @@ QUERY_BLOCK = 256
 CACHE_ROOM = 64
 
 
-def grown(buffer: np.ndarray | None, length: int, end: int, like: np.ndarray | None) -> np.ndarray:
-    """A buffer with room for `end` positions and some more, holding the first `length`
-    positions of `buffer` (shaped like `like` otherwise)."""
-    shape = (buffer if buffer is not None else like).shape
-    bigger = np.empty((shape[0], shape[1], end + CACHE_ROOM, shape[3]), dtype=np.float32)
-    if buffer is not None and length:
-        bigger[:, :, :length] = buffer[:, :, :length]
-    return bigger
+def grown(shape: tuple[int, ...], end: int, kept: np.ndarray | None = None) -> np.ndarray:
+    """A buffer (batch, kv heads, `end` positions and some room, head_dim) of `shape`'s batch,
+    heads and head_dim, whose first positions hold `kept` (keys or values already read)."""
+    buffer = np.empty((shape[0], shape[1], end + CACHE_ROOM, shape[3]), dtype=np.float32)
+    if kept is not None:
+        buffer[:, :, :kept.shape[2]] = kept
+    return buffer
 
 
 def common_length(a: list[int], b: list[int]) -> int:
