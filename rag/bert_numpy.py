@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.batching import length_groups
 from rag.threads import blas_limit, free_cores
 
 log = logging.getLogger(__name__)
@@ -79,16 +80,10 @@ class NumpyBertEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text, in input order."""
         encodings = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         with blas_limit(self.threads):
-            start = 0
-            while start < len(order):
-                end = start + 1
-                while end < min(len(order), start + BATCH) and (end + 1 - start) * len(encodings[order[end]].ids) <= BATCH_TOKENS:
-                    end += 1
-                self.encode_rows(encodings, order[start:end], out)
-                start = end
+            for rows in length_groups([len(e.ids) for e in encodings], BATCH_TOKENS, most=BATCH):
+                self.encode_rows(encodings, rows, out)
         return out
 
     def encode_rows(self, encodings, rows: list[int], out: np.ndarray):

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.batching import length_groups
 from rag.config import Config
 from rag.embedding import offline_hint
 from rag.errors import MissingDependencyError, ModelNotFoundError
@@ -387,19 +388,6 @@ class TransformersModel:
         with torch.inference_mode():
             return module(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention),
                           position_ids=torch.from_numpy(positions), past_key_values=past, use_cache=True, **extra)
-
-
-def length_groups(lengths: list[int], budget: int) -> list[list[int]]:
-    """Indices grouped by length, shortest first: each group's size times its longest length is
-    at most `budget` (or it holds one index)."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    groups: list[list[int]] = []
-    for i in order:
-        if groups and (len(groups[-1]) + 1) * lengths[i] <= budget:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
 
 
 def lookup(sequence: list[int], ngram: int, size: int) -> list[int]:

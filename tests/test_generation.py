@@ -1,4 +1,5 @@
-from rag.generation import length_groups, lookup
+from rag.batching import length_groups
+from rag.generation import lookup
 
 
 def test_lookup_guesses_what_followed_the_last_tokens_in_the_prompt():
@@ -11,3 +12,4 @@ def test_prompts_are_decoded_in_groups_of_similar_length_within_the_budget():
     assert length_groups([300, 2000, 310, 290], 1000) == [[3, 0, 2], [1]]
     assert length_groups([100] * 5, 1000) == [[0, 1, 2, 3, 4]]
     assert length_groups([5000], 1000) == [[0]]
+    assert length_groups([100] * 5, 1000, most=2) == [[0, 1], [2, 3], [4]]
