@@ -157,7 +157,7 @@ class Answerer:
         timings["retrieve"] = ms_since(start)
         start = time.perf_counter()
         evidence = self.selector.select(asked, query_vector, query_terms, hits)
-        answerable = assess(query_terms, self.retriever, hits, evidence)
+        answerable = assess(query, query_terms, self.retriever, hits, evidence)
         timings["evidence"] = ms_since(start)
         return evidence, answerable
 

@@ -56,7 +56,7 @@ class Config:
     max_evidence: int = 3
     max_new_tokens: int = 48
     extractive_only: bool = False
-    min_confidence: float = 0.65
+    min_confidence: float = 0.7
     cache_dir: str | None = None
     max_file_mb: float = 50
     store: str | None = None
