@@ -127,7 +127,11 @@ BLOCK_TAGS = {
     "figure", "footer", "form", "h", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
     "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul",
 }
-SKIP_TAGS = ("script", "style", "noscript", "template", "svg", "head")
+SKIP_TAGS = ("script", "style", "noscript", "template", "svg", "head", "nav", "form", "select", "button")
+# Site furniture that every page of a documentation site repeats (menus, search boxes, the
+# logo's tagline): by class, id or role. Its text would otherwise be a chunk of every page.
+FURNITURE = re.compile(r"^(?:nav|navbar|navigation|menu|mainmenu|submenu|menubar|breadcrumbs?|sidebar|tagline|search|searchbox|searchmenu)$",
+                       re.IGNORECASE)
 BLOCK_BREAK = "\x00"  # marks block edges; the page's own line breaks are only white space
 
 
@@ -142,12 +146,22 @@ def html_to_text(html: str) -> str:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(SKIP_TAGS):
         tag.decompose()
+    for tag in soup.find_all(furniture):
+        tag.decompose()
     for tag in soup.find_all(BLOCK_TAGS):
         tag.insert_before(BLOCK_BREAK + ("- " if tag.name == "li" else ""))
         tag.insert_after(BLOCK_BREAK)
     blocks = [" ".join(block.split()) for block in soup.get_text().split(BLOCK_BREAK)]
     body = "\n\n".join(block for block in blocks if block and block != "-")
     return f"{title}\n\n{body}" if title and not body.startswith(title) else body
+
+
+def furniture(tag) -> bool:
+    """Whether an element is a menu, breadcrumb trail, sidebar or tagline (by class, id or role)."""
+    if tag.attrs is None:  # already removed with an enclosing element
+        return False
+    names = list(tag.get("class") or []) + (tag.get("id") or "").split() + (tag.get("role") or "").split()
+    return any(FURNITURE.match(name) for name in names)
 
 
 def pdf_to_text(path: Path, data: bytes) -> str:

@@ -55,6 +55,16 @@ def test_html_gives_visible_text_one_block_a_paragraph():
     assert text.split("\n\n") == ["T", "Head", "First bold para.", "- one", "- two", "name", "what it does"]
 
 
+def test_html_site_furniture_is_left_out():
+    text = html_to_text(
+        "<html><body><div class='tagline'>Small. Fast.</div><div class='menu mainmenu'><ul><li>Home</li></ul></div>"
+        "<nav>Docs | About</nav><form><select><option>Search Changelog</option></select></form>"
+        "<div id='sidebar'>See also</div><div role='navigation'>Next page</div>"
+        "<h1>Interrupt</h1><p>This function aborts a query.</p><div class='menu-note'>kept</div></body></html>"
+    )
+    assert text.split("\n\n") == ["Interrupt", "This function aborts a query.", "kept"]
+
+
 def test_pdf_text_is_extracted(tmp_path):
     path = tmp_path / "doc.pdf"
     path.write_bytes(minimal_pdf("Hydrogen is the lightest element."))
