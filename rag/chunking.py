@@ -26,6 +26,8 @@ ABBREVIATIONS = {
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "gen", "gov", "sen", "rep",
 }
 ANAPHOR = re.compile(r"^\W*(it|its|this|these|that|those|they|their|such|he|she|his|her)\b", re.IGNORECASE)
+# A declaration line in reference docs: "void sqlite3_interrupt(sqlite3*);", "int f(int x)".
+DECLARATION = re.compile(r"\w\s*\([^()]*\)\s*;?\s*$")
 MAX_HEADING_WORDS = 14
 MAX_UNIT_CHARS = 1000
 LEAD_IN_REACH = 400
@@ -139,11 +141,17 @@ def split_units(source: str, text: str) -> list[Unit]:
             follows = lead_in is not None and (block.kind == ITEM or previous is lead_in)
             if follows and start - lead_in.end <= LEAD_IN_REACH:
                 intro = lead_in
-            elif block.kind == SENTENCE and ANAPHOR.match(unit_text) and is_prose(previous, start, text):
-                intro = previous  # "It provides a user-friendly API." needs the sentence before
+            elif block.kind == SENTENCE and ANAPHOR.match(unit_text) and (
+                    is_prose(previous, start, text) or declares(previous, start)):
+                # "It provides a user-friendly API." needs the sentence before; "This function
+                # causes ..." under "void sqlite3_interrupt(sqlite3*);" needs the declaration.
+                intro = previous
             else:
                 intro = None
             first = intro.start if intro else start
+            if intro and intro.quote_start < intro.start and DECLARATION.search(intro.lead_in) \
+                    and start - intro.quote_start <= LEAD_IN_REACH:
+                first = intro.quote_start  # "This routine ..." after "This function ..." quotes the declaration too
             before = sentence_before(units, first, text)
             unit = Unit(source, start, end, unit_text, block.kind, heading,
                         clean(intro.text) if intro else "", first, clean(before.text) if before else "")
@@ -166,6 +174,15 @@ def is_prose(unit: Unit | None, start: int, text: str) -> bool:
     return (
         unit is not None and unit.kind == SENTENCE
         and start - unit.end <= LEAD_IN_REACH // 4 and "\n\n" not in text[unit.end:start]
+    )
+
+
+def declares(unit: Unit | None, start: int) -> bool:
+    """A declaration line just above `start` (a paragraph of code in reference docs): the
+    name it declares is what a pronoun-led sentence after it is about."""
+    return (
+        unit is not None and unit.kind == SENTENCE and start - unit.end <= LEAD_IN_REACH // 4
+        and DECLARATION.search(unit.text) is not None
     )
 
 

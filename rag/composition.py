@@ -47,7 +47,7 @@ def display_text(quote: str) -> str:
     lines = [re.sub(r"\s*\|\s*", "; ", line.strip("| ")) for line in lines if line.strip(" |:-")]
     text = ""
     for line in lines:
-        text = f"{text}{' ' if not text or text.endswith(':') else '; '}{line}" if text else line
+        text = f"{text}{' ' if not text or text.endswith((':', ';')) else '; '}{line}" if text else line
     return " ".join(text.split())
 
 

@@ -101,3 +101,4 @@ def test_a_follow_up_is_answered_about_the_earlier_topic(fake_rag):
 def test_display_text_turns_a_list_into_one_line():
     quote = "Bees communicate with each other:\n- the waggle dance points to food far away\n- the round dance"
     assert display_text(quote) == "Bees communicate with each other: the waggle dance points to food far away; the round dance"
+    assert display_text("void f(int);\n\nThis function does it.") == "void f(int); This function does it."

@@ -57,6 +57,19 @@ def test_a_sentence_opening_with_a_pronoun_carries_the_one_before():
     assert coldest.full_text == "Lake Superior is the largest. It is also the coldest."
 
 
+def test_a_pronoun_led_paragraph_under_a_declaration_carries_the_declared_name():
+    text = ("Interrupt A Long-Running Query\n\nvoid sqlite3_interrupt(sqlite3*);\n\n"
+            "This function causes any pending database operation to abort. It is called on Cancel.\n\n"
+            "Some pages end a paragraph like this (see above).\n\nIt is not a declaration.\n")
+    units = split_units("interrupt.html", text)
+    causes = next(u for u in units if u.text.startswith("This function"))
+    assert causes.lead_in == "void sqlite3_interrupt(sqlite3*);"
+    assert text[causes.quote_start:].startswith("void sqlite3_interrupt")
+    called = next(u for u in units if u.text.startswith("It is called"))
+    assert text[called.quote_start:].startswith("void sqlite3_interrupt")
+    assert next(u for u in units if u.text.startswith("It is not")).lead_in == ""
+
+
 def test_a_quote_after_its_speaker_line_is_read_with_it():
     text = "Expert view\n\nAda Lovelace, mathematician:\n\n“The engine might compose music.”\n"
     quote = split_units("q.txt", text)[-1]
