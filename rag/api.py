@@ -267,13 +267,18 @@ def recorded_store(index_dir: Path, config: Config, manifest: dict | None = None
 
 
 def indexing_embedder(config: Config, embedder: Embedder) -> Embedder:
-    """The embedder, spread over Ray workers when Config.ray says so (rag/ray_embedding.py)."""
-    if not config.ray:
-        return embedder
-    from rag.embedding import resolve_embedder
-    from rag.ray_embedding import RayEmbedder
+    """The embedder, spread over Ray workers when Config.ray says so (rag/ray_embedding.py), or
+    with an int8 copy for large builds when Config.int8_indexing does (rag/quantized.py)."""
+    if config.ray:
+        from rag.embedding import resolve_embedder
+        from rag.ray_embedding import RayEmbedder
 
-    return RayEmbedder(embedder, resolve_embedder(config.embedder)[1], config.ray, config.ray_actors, config.ray_batch)
+        return RayEmbedder(embedder, resolve_embedder(config.embedder)[1], config.ray, config.ray_actors, config.ray_batch)
+    if config.int8_indexing:
+        from rag.quantized import int8_embedder
+
+        return int8_embedder(embedder, config.cache_path)
+    return embedder
 
 
 def check_question(question: str) -> str:

@@ -33,6 +33,9 @@ class Config:
         extractive_only: answer with the evidence sentences alone, never generate.
         min_confidence: the estimated chance that the documents answer the question (rag/abstention.py)
             below which the answer is an abstention.
+        int8_indexing: a build that embeds at least 5,000 texts does so with an int8 copy of the
+            embedder in ONNX Runtime (about 1.45x as fast; vectors at cosine 0.99 to float32;
+            rag/quantized.py). Questions are always embedded in float32.
         cache_dir: where converted models are kept; default ~/.cache/rag.
         max_file_mb: larger files are not read (skipped and named, or refused as uploads).
         store: where chunk vectors live and are searched: "faiss" (files in the index folder),
@@ -57,6 +60,7 @@ class Config:
     max_new_tokens: int = 48
     extractive_only: bool = False
     min_confidence: float = 0.7
+    int8_indexing: bool = True
     cache_dir: str | None = None
     max_file_mb: float = 50
     store: str | None = None
@@ -78,8 +82,9 @@ class Config:
             raise ConfigError(
                 f"chunk_overlap must be between 0 and half of chunk_chars, got {self.chunk_overlap}"
             )
-        if not isinstance(self.extractive_only, bool):
-            raise ConfigError(f"extractive_only must be true or false, got {self.extractive_only!r}")
+        for name in ("extractive_only", "int8_indexing"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.min_confidence, (int, float)) or not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
         if not isinstance(self.max_file_mb, (int, float)) or isinstance(self.max_file_mb, bool) or self.max_file_mb <= 0:

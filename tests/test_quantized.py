@@ -1,0 +1,56 @@
+"""The int8 indexing embedder: when it is used, and how close its vectors are (the real model is slow)."""
+
+import numpy as np
+import pytest
+
+from rag import Config
+from rag.api import indexing_embedder
+from rag.embedding import SentenceTransformerEmbedder
+from rag.quantized import Int8Embedder, int8_embedder
+from tests.fakes import FakeEmbedder
+
+TEXTS = [
+    "How much did Microsoft invest in OpenAI in 2019?",
+    "x",
+    "PRAGMA page_size: Query or set the page size of the database.",
+    "This function causes any pending database operation to abort and return at its earliest opportunity.",
+    "a long text " * 200,
+] * 4
+
+
+def test_an_embedder_without_a_supported_model_folder_is_used_as_it_is(tmp_path):
+    fake = FakeEmbedder()
+    assert int8_embedder(fake, tmp_path) is fake
+    assert indexing_embedder(Config(int8_indexing=True, cache_dir=str(tmp_path)), fake) is fake
+
+
+def test_int8_indexing_can_be_switched_off(tmp_path):
+    embedder = SentenceTransformerEmbedder()
+    assert isinstance(indexing_embedder(Config(cache_dir=str(tmp_path)), embedder), Int8Embedder)
+    assert indexing_embedder(Config(int8_indexing=False), embedder) is embedder
+
+
+def test_a_small_build_keeps_float32_vectors(tmp_path):
+    fake = FakeEmbedder()
+    wrapped = Int8Embedder(fake, "unused", tmp_path)
+    assert np.array_equal(wrapped.embed_all(TEXTS[:3]), fake.embed(TEXTS[:3]))
+    assert not (tmp_path / "embedders").exists(), "nothing is exported for a small build"
+
+
+@pytest.mark.slow
+def test_int8_vectors_are_close_to_float32_and_the_copy_is_made_once(tmp_path, monkeypatch):
+    monkeypatch.setattr("rag.quantized.INT8_FROM", 1)
+    embedder = SentenceTransformerEmbedder()
+    exact = embedder.embed(TEXTS)
+    done = []
+    quick = int8_embedder(embedder, tmp_path).embed_all(TEXTS, lambda n, total: done.append((n, total)))
+    assert quick.dtype == np.float32 and quick.shape == exact.shape
+    cosine = (quick * exact).sum(1)
+    assert cosine.mean() > 0.98 and cosine.min() > 0.95, cosine
+    assert np.allclose(np.linalg.norm(quick, axis=1), 1.0, atol=1e-5)
+    assert done[-1] == (len(TEXTS), len(TEXTS))
+    assert [p.name for p in (tmp_path / "embedders").iterdir() if p.name.endswith(".int8.onnx")], "kept in the cache"
+    assert not [p for p in (tmp_path / "embedders").iterdir() if p.name.startswith(".")], "no temporary left"
+    monkeypatch.setattr("rag.quantized.export_int8", lambda *a: pytest.fail("exported twice"))
+    again = int8_embedder(SentenceTransformerEmbedder(), tmp_path).embed_all(TEXTS[:5])
+    assert np.allclose(again, quick[:5], atol=1e-6)
