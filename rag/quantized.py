@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 INT8_FROM = 5000
 BATCH = 64
+FLOAT_CALL = 512  # texts per call of the float32 embedder (rag/indexing.py EMBED_BATCH)
 BATCH_TOKENS = 64 * 128
 EXPORT_VERSION = 1  # bumped when the export changes, so cached models are made again
 
@@ -68,6 +69,7 @@ class Int8Embedder:
         self.cache = cache
         self._session = None
         self._tokenizer = None
+        self._failed = False
 
     @property
     def dimension(self) -> int:
@@ -78,12 +80,19 @@ class Int8Embedder:
 
     def embed_all(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Vectors of every text, in input order: int8 from INT8_FROM texts on."""
-        if len(texts) < INT8_FROM:
-            out = [self.embedder.embed(texts[s:s + 512]) for s in range(0, len(texts), 512)]
-            if progress:
-                progress(len(texts), len(texts))
+        if len(texts) >= INT8_FROM and self._session is None and not self._failed:
+            try:
+                self.load()
+            except Exception as exc:  # noqa: BLE001 - any failure of the exporter, or a read-only cache: float32 it is
+                self._failed = True
+                log.warning("no int8 copy of the embedder (%s: %s); indexing embeds in float32", type(exc).__name__, exc)
+        if len(texts) < INT8_FROM or self._session is None:
+            out = []
+            for start in range(0, len(texts), FLOAT_CALL):
+                out.append(self.embedder.embed(texts[start:start + FLOAT_CALL]))
+                if progress:
+                    progress(min(start + FLOAT_CALL, len(texts)), len(texts))
             return np.concatenate(out) if out else np.zeros((0, self.dimension), np.float32)
-        self.load()
         encodings = self._tokenizer.encode_batch(list(texts))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         done = 0

@@ -37,6 +37,20 @@ def test_a_small_build_keeps_float32_vectors(tmp_path):
     assert not (tmp_path / "embedders").exists(), "nothing is exported for a small build"
 
 
+def test_a_failed_export_leaves_indexing_in_float32(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr("rag.quantized.INT8_FROM", 1)
+
+    def fail(*args):
+        raise RuntimeError("cannot export this model")
+
+    monkeypatch.setattr("rag.quantized.export_int8", fail)
+    fake = FakeEmbedder()
+    wrapped = Int8Embedder(fake, tmp_path, tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    assert np.array_equal(wrapped.embed_all(TEXTS[:3]), fake.embed(TEXTS[:3]))
+    assert "float32" in caplog.text and "cannot export this model" in caplog.text
+
+
 @pytest.mark.slow
 def test_int8_vectors_are_close_to_float32_and_the_copy_is_made_once(tmp_path, monkeypatch):
     monkeypatch.setattr("rag.quantized.INT8_FROM", 1)
