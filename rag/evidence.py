@@ -71,8 +71,21 @@ COORDINATED = re.compile(r"((?:\S+\s+)?\S+)\s+and\s+(\S+(?:\s+\S+)?)")
 LABEL = re.compile(r"^\W*((?:[^\s:]+\s+){0,5}[^\s:]+):\s")
 
 
+# Counts written as words ("one of five locking states"); "one" is left out, it is mostly not a count.
+NUMBER_WORDS = frozenset(
+    """two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
+    seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
+    thousand million billion trillion dozen dozens hundreds thousands millions billions""".split()
+)
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of a text, in digits or words."""
+    return {w for w in words(text) if w[0].isdigit() or w in NUMBER_WORDS}
+
+
 def new_numbers(question: str, text: str) -> set[str]:
-    return {w for w in words(text) if w[0].isdigit()} - {w for w in words(question) if w[0].isdigit()}
+    return numbers(text) - numbers(question)
 
 
 def excluded_terms(question: str) -> set[str]:

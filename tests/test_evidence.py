@@ -73,6 +73,9 @@ def test_a_unit_about_what_the_question_leaves_out_is_not_its_answer():
 def test_a_year_does_not_answer_how_many():
     assert form_mismatch("How many GPUs did the first supercomputer have?", "2020: First supercomputer")
     assert not form_mismatch("How many GPUs did the first supercomputer have?", "It had 10,000 GPUs.")
+    # A count in words is a count.
+    assert not form_mismatch("How many locking states are there?", "A file is in one of five locking states.")
+    assert form_mismatch("How many locking states are there?", "A file is in one locking state at a time.")
 
     # A duration may be a span of years.
     assert not form_mismatch("How long was Azure the exclusive provider?", "2020-2022: Azure exclusive")
