@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.batching import length_groups
+from rag.batching import length_groups, padded
 from rag.threads import blas_limit, free_cores
 
 log = logging.getLogger(__name__)
@@ -88,13 +88,8 @@ class NumpyBertEncoder:
 
     def encode_rows(self, encodings, rows: list[int], out: np.ndarray):
         """Embeds the texts at `rows` (one padded batch) into those rows of `out`."""
-        width = max(len(encodings[i].ids) for i in rows)
-        ids = np.zeros((len(rows), width), dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.float32)
-        for r, i in enumerate(rows):
-            ids[r, :len(encodings[i].ids)] = encodings[i].ids
-            mask[r, :len(encodings[i].ids)] = 1.0
-        out[rows] = self.forward(ids, mask)
+        ids, mask = padded(encodings, rows)
+        out[rows] = self.forward(ids, mask.astype(np.float32))
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self.w

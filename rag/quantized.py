@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.batching import length_groups
+from rag.batching import length_groups, padded
 from rag.embedding import Embedder
 
 log = logging.getLogger(__name__)
@@ -97,12 +97,7 @@ class Int8Embedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         done = 0
         for rows in length_groups([len(e.ids) for e in encodings], BATCH_TOKENS, most=BATCH):
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, :len(encodings[i].ids)] = encodings[i].ids
-                mask[r, :len(encodings[i].ids)] = 1
+            ids, mask = padded(encodings, rows)
             out[rows] = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             done += len(rows)
             if progress:
