@@ -48,6 +48,19 @@ def supported(folder: str | Path) -> bool:
     )
 
 
+def tokenizer(folder: Path):
+    """The model's tokenizer, truncating where sentence-transformers does, without padding."""
+    from tokenizers import Tokenizer
+
+    config = json.loads((folder / "config.json").read_text())
+    st_config = folder / "sentence_bert_config.json"
+    max_length = json.loads(st_config.read_text()).get("max_seq_length", 512) if st_config.is_file() else 512
+    result = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    result.enable_truncation(min(max_length, config.get("max_position_embeddings", 512)))
+    result.no_padding()
+    return result
+
+
 class NumpyBertEncoder:
     """Loads a supported sentence-transformers BERT folder (see `supported`).
 
@@ -57,18 +70,13 @@ class NumpyBertEncoder:
 
     def __init__(self, folder: str | Path):
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
         folder = Path(folder)
         config = json.loads((folder / "config.json").read_text())
-        st_config = folder / "sentence_bert_config.json"
-        max_length = json.loads(st_config.read_text()).get("max_seq_length", 512) if st_config.is_file() else 512
         self.heads = config["num_attention_heads"]
         self.layers = config["num_hidden_layers"]
         self.eps = config.get("layer_norm_eps", 1e-12)
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(min(max_length, config.get("max_position_embeddings", 512)))
-        self.tokenizer.no_padding()
+        self.tokenizer = tokenizer(folder)
         weights = load_file(str(folder / "model.safetensors"))
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
         # Linear weights transposed once, so every forward pass multiplies contiguous arrays.

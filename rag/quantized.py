@@ -15,7 +15,6 @@ onnxruntime, leaves indexing on sentence-transformers.
 
 import hashlib
 import importlib.util
-import json
 import logging
 import os
 import shutil
@@ -108,7 +107,8 @@ class Int8Embedder:
         if self._session is not None:
             return
         import onnxruntime
-        from tokenizers import Tokenizer
+
+        from rag.bert_numpy import tokenizer
 
         path = self.model_path()
         if not path.is_file():
@@ -116,22 +116,12 @@ class Int8Embedder:
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._tokenizer = Tokenizer.from_file(str(self.location / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length(self.location))
-        self._tokenizer.no_padding()
+        self._tokenizer = tokenizer(self.location)
 
     def model_path(self) -> Path:
         weights = self.location / "model.safetensors"
         key = hashlib.sha256(f"{self.location.resolve()}:{weights.stat().st_size}:{EXPORT_VERSION}".encode()).hexdigest()[:16]
         return self.cache / "embedders" / f"{self.location.name}-{key}.int8.onnx"
-
-
-def max_length(folder: Path) -> int:
-    """The longest input sentence-transformers gives this model, in tokens."""
-    config = json.loads((folder / "config.json").read_text())
-    st_config = folder / "sentence_bert_config.json"
-    length = json.loads(st_config.read_text()).get("max_seq_length", 512) if st_config.is_file() else 512
-    return min(length, config.get("max_position_embeddings", 512))
 
 
 def export_int8(folder: Path, target: Path):
