@@ -123,16 +123,24 @@ def about_excluded(unit_text: str, excluded: set[str]) -> bool:
     return bool(label_terms) and all(t in excluded for t in label_terms)
 
 
-def names(text: str) -> set[str]:
-    """Capitalised words that do not begin a sentence, clause or list item: likely names."""
+def names(text: str, known: set[str] = frozenset()) -> set[str]:
+    """Capitalised words that do not begin a sentence, clause or list item: likely names.
+
+    Args:
+        text: the text.
+        known: names found elsewhere (in the unit's document): a capitalised word that begins a
+            sentence is a name too when it is one of them ("Microsoft is OpenAI's largest investor").
+    """
     found = set()
     for segment in re.split(r"[\n•“”\"(]|[.:;!?](?=\s)|\s[-–—|]\s", text):
         tokens = re.findall(r"[A-Za-z][\w\-·]*", segment)
         found.update(t.lower() for t in tokens[1:] if t[0].isupper())
+        if tokens and tokens[0][0].isupper() and tokens[0].lower() in known:
+            found.add(tokens[0].lower())
     return found
 
 
-def form_mismatch(question: str, unit_text: str, heading: str = "") -> bool:
+def form_mismatch(question: str, unit_text: str, heading: str = "", known_names: set[str] = frozenset()) -> bool:
     """True when the unit cannot answer a question of this form.
 
     Args:
@@ -140,6 +148,8 @@ def form_mismatch(question: str, unit_text: str, heading: str = "") -> bool:
         unit_text: the unit with its lead-in.
         heading: its section heading (may hold a date or figure, but a title's capitals are
             not names).
+        known_names: the names of the unit's document (`names`), so that one at the start of a
+            sentence counts.
     """
     text = f"{heading}\n{unit_text}"
     if ASKS_DAY.match(question) and not DAY.search(text):
@@ -156,7 +166,7 @@ def form_mismatch(question: str, unit_text: str, heading: str = "") -> bool:
         return True
     if ASKS_QUANTITY.match(question) and MONEY_WORDS.search(question) and not MONEY.search(text):
         return True
-    if ASKS_NAME.match(question) and not names(unit_text) - set(words(question)):
+    if ASKS_NAME.match(question) and not names(unit_text, known_names) - set(words(question)):
         return True
     asked_numbers = {w for w in words(question) if w[0].isdigit()}
     return bool(asked_numbers - set(words(text)))
@@ -239,6 +249,13 @@ class EvidenceSelector:
         self.lexical = lexical
         self.vectors = UnitVectors(store, embedder)
         self._unit_terms: dict[int, tuple[list[str], set[str], set[str]]] = {}
+        self._names: dict[str, set[str]] = {}
+
+    def document_names(self, source: str) -> set[str]:
+        """The names a document writes inside its sentences (computed once per document)."""
+        if source not in self._names:
+            self._names[source] = names(self.store.documents[source].text)
+        return self._names[source]
 
     def unit_terms(self, i: int) -> tuple[list[str], set[str], set[str]]:
         """(terms of the unit with its lead-in, in order; those and its heading's terms; terms
@@ -295,7 +312,7 @@ class EvidenceSelector:
             heading = re.sub(r"^\s*\d{1,3}[.)]\s+", "", unit.heading)
             features = (
                 float(dense[row]), self.coverage(weights, i), float(lexical[row]), chunk_weight[i],
-                float(form_mismatch(asked, unit.full_text, heading)),
+                float(form_mismatch(asked, unit.full_text, heading, self.document_names(unit.source))),
             )
             evidence.append(Evidence(unit, i, score(features), features, about_excluded(unit.text, excluded)))
         evidence.sort(key=lambda e: -e.score)

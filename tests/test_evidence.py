@@ -70,6 +70,14 @@ def test_a_unit_about_what_the_question_leaves_out_is_not_its_answer():
     assert not about_excluded("Price of electricity, price of gas and the tariff", excluded)
 
 
+def test_a_name_at_the_start_of_a_sentence_counts_when_the_document_names_it_elsewhere():
+    question = "Who is OpenAI's largest investor?"
+    unit = "Key dynamics: Microsoft is OpenAI's largest investor and cloud customer"
+    assert form_mismatch(question, unit)
+    assert not form_mismatch(question, unit, known_names={"microsoft", "openai"})
+    assert form_mismatch(question, "Investors: Several are OpenAI's investors", known_names={"openai"})
+
+
 def test_a_year_does_not_answer_how_many():
     assert form_mismatch("How many GPUs did the first supercomputer have?", "2020: First supercomputer")
     assert not form_mismatch("How many GPUs did the first supercomputer have?", "It had 10,000 GPUs.")
