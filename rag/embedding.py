@@ -24,6 +24,29 @@ DEFAULT_EMBEDDER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 LIGHT_CALL = 256
 
 
+# Texts per embedder call while indexing: the embedder sorts each call's texts by length, so
+# larger calls pad less; the progress bar moves once a call.
+CALL_TEXTS = 512
+
+
+def embed_in_calls(embedder: "Embedder", texts: list[str], progress=None) -> "np.ndarray":
+    """Vectors of every text, in input order, CALL_TEXTS texts per `embed` call.
+
+    Args:
+        embedder: any Embedder.
+        texts: the texts (sorted by length, for little padding).
+        progress: called as progress(done, total) after each call.
+    """
+    import numpy as np
+
+    out = []
+    for start in range(0, len(texts), CALL_TEXTS):
+        out.append(embedder.embed(texts[start:start + CALL_TEXTS]))
+        if progress:
+            progress(min(start + CALL_TEXTS, len(texts)), len(texts))
+    return np.concatenate(out) if out else np.zeros((0, embedder.dimension), np.float32)
+
+
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors, one row per text."""
 

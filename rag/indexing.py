@@ -12,16 +12,12 @@ import numpy as np
 from rag.chunking import Chunk, Unit, make_chunks, split_units
 from rag.config import Config
 from rag.documents import MAX_FILE_MB, Document, check_size, list_files, read_document, sha256_bytes
-from rag.embedding import Embedder
+from rag.embedding import Embedder, embed_in_calls
 from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
 from rag.milvus import manifest_store, open_chunks, uses_milvus
 from rag.store import STORED_UNITS, Store, read_manifest, remove_stale
 
 log = logging.getLogger(__name__)
-
-# Texts per embedder call: the embedder sorts each call's texts by length, so larger calls pad
-# less; the progress bar moves once a call.
-EMBED_BATCH = 512
 
 Progress = Callable[[int, int], None]
 
@@ -199,13 +195,8 @@ def embed_missing(texts, previous: Store | None, embedder, report, progress) -> 
     # Sorted by length, so each embedder call pads its texts to about the same length.
     missing = sorted((t for key, t in keys.items() if key not in vectors), key=len)
     report.embedded = len(missing)
-    if missing and hasattr(embedder, "embed_all"):
-        vectors.update(zip(map(text_key, missing), embedder.embed_all(missing, progress)))
+    if not missing:
         return vectors
-    for start in range(0, len(missing), EMBED_BATCH):
-        batch = missing[start:start + EMBED_BATCH]
-        for text, vector in zip(batch, embedder.embed(batch)):
-            vectors[text_key(text)] = vector
-        if progress:
-            progress(min(start + EMBED_BATCH, len(missing)), len(missing))
+    embedded = embedder.embed_all(missing, progress) if hasattr(embedder, "embed_all") else embed_in_calls(embedder, missing, progress)
+    vectors.update(zip(map(text_key, missing), embedded))
     return vectors

@@ -27,13 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from rag.batching import length_groups, padded
-from rag.embedding import Embedder
+from rag.embedding import Embedder, embed_in_calls
 
 log = logging.getLogger(__name__)
 
 INT8_FROM = 5000
 BATCH = 64
-FLOAT_CALL = 512  # texts per call of the float32 embedder (rag/indexing.py EMBED_BATCH)
 BATCH_TOKENS = 64 * 128
 EXPORT_VERSION = 1  # bumped when the export changes, so cached models are made again
 
@@ -86,12 +85,7 @@ class Int8Embedder:
                 self._failed = True
                 log.warning("no int8 copy of the embedder (%s: %s); indexing embeds in float32", type(exc).__name__, exc)
         if len(texts) < INT8_FROM or self._session is None:
-            out = []
-            for start in range(0, len(texts), FLOAT_CALL):
-                out.append(self.embedder.embed(texts[start:start + FLOAT_CALL]))
-                if progress:
-                    progress(min(start + FLOAT_CALL, len(texts)), len(texts))
-            return np.concatenate(out) if out else np.zeros((0, self.dimension), np.float32)
+            return embed_in_calls(self.embedder, texts, progress)
         encodings = self._tokenizer.encode_batch(list(texts))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         done = 0
