@@ -6,7 +6,7 @@ import pytest
 from rag import Config
 from rag.api import indexing_embedder
 from rag.embedding import SentenceTransformerEmbedder
-from rag.quantized import Int8Embedder, int8_embedder
+from rag.quantized import Int8Embedder, fuse, int8_embedder
 from tests.fakes import FakeEmbedder
 
 TEXTS = [
@@ -51,6 +51,16 @@ def test_a_failed_export_leaves_indexing_in_float32(tmp_path, monkeypatch, caplo
     assert "float32" in caplog.text and "cannot export this model" in caplog.text
 
 
+def test_a_graph_the_optimiser_cannot_fuse_is_quantised_as_exported(tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise ValueError("no attention pattern")
+
+    monkeypatch.setattr("onnxruntime.transformers.optimizer.optimize_model", fail)
+    exported = tmp_path / "model.onnx"
+    config = type("Config", (), {"num_attention_heads": 12, "hidden_size": 384})()
+    assert fuse(exported, config) == exported
+
+
 @pytest.mark.slow
 def test_int8_vectors_are_close_to_float32_and_the_copy_is_made_once(tmp_path, monkeypatch):
     monkeypatch.setattr("rag.quantized.INT8_FROM", 1)
@@ -63,8 +73,13 @@ def test_int8_vectors_are_close_to_float32_and_the_copy_is_made_once(tmp_path, m
     assert cosine.mean() > 0.98 and cosine.min() > 0.95, cosine
     assert np.allclose(np.linalg.norm(quick, axis=1), 1.0, atol=1e-5)
     assert done[-1] == (len(TEXTS), len(TEXTS))
-    assert [p.name for p in (tmp_path / "embedders").iterdir() if p.name.endswith(".int8.onnx")], "kept in the cache"
+    kept = [p for p in (tmp_path / "embedders").iterdir() if p.name.endswith(".int8.onnx")]
+    assert kept, "kept in the cache"
+    import onnx
+
+    assert "QAttention" in {node.op_type for node in onnx.load(str(kept[0])).graph.node}, "attention fused, in int8"
     assert not [p for p in (tmp_path / "embedders").iterdir() if p.name.startswith(".")], "no temporary left"
     monkeypatch.setattr("rag.quantized.export_int8", lambda *a: pytest.fail("exported twice"))
-    again = int8_embedder(SentenceTransformerEmbedder(), tmp_path).embed_all(TEXTS[:5])
-    assert np.allclose(again, quick[:5], atol=1e-6)
+    # The same texts (so the same batches: int8 activations are scaled per batch) give the same vectors.
+    again = int8_embedder(SentenceTransformerEmbedder(), tmp_path).embed_all(TEXTS)
+    assert np.allclose(again, quick, atol=1e-6)
