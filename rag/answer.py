@@ -14,11 +14,20 @@ from dataclasses import dataclass, field
 
 from rag.abstention import assess
 from rag.chunking import clean
-from rag.composition import MAX_WORDS, display_text, heading_needed, heading_span, pick, pieces
+from rag.composition import (
+    MAX_WORDS,
+    display_text,
+    heading_is_answer,
+    heading_names,
+    heading_needed,
+    heading_span,
+    pick,
+    pieces,
+)
 from rag.config import Config
-from rag.embedding import Embedder
 from rag.conversation import follow_up, standalone_query
-from rag.evidence import Evidence, EvidenceSelector, unit_text
+from rag.embedding import Embedder
+from rag.evidence import Evidence, EvidenceSelector, bare_heading, unit_text
 from rag.generation import Generator
 from rag.lexical import terms
 from rag.retrieval import make_retriever
@@ -256,10 +265,14 @@ class Answerer:
             best = plan.chosen[0].unit
             check = verify(draft, plan.texts, plan.query, core=best.text, core_context=best.lead_in)
             plan.timings["verify"] = ms_since(start)
-            if check.supported:
+            # An identity question whose answer is the heading's name ("PRAGMA x: ..."): a draft
+            # that never names it does not answer; the quote under the heading does.
+            named = heading_names(plan.asked, plan.chosen[0])
+            unnamed = heading_is_answer(plan.asked, plan.chosen[0]) and not named & set(terms(draft))
+            if check.supported and not unnamed:
                 text, citations = renumber(check.text, [self.citation(n, plan.chosen[n - 1]) for n in check.cited])
                 return self.finish(plan, text, citations, GENERATED)
-            log.info("draft rejected (%s): %r", check.reason, draft)
+            log.info("draft rejected (%s): %r", check.reason if not check.supported else f"names none of {sorted(named)}", draft)
         return self.compose(plan)
 
     def compose(self, plan: "Plan") -> Answer:
@@ -276,7 +289,9 @@ class Answerer:
             if n == 1 and heading:
                 at = heading_span(text, heading, start)
                 start = start if at is None else at
-                shown = f"{heading}: {shown}"
+                # The citation holds the heading as written; the answer names it without its
+                # section number ("4.3.4. The Trigram Tokenizer").
+                shown = f"{bare_heading(heading)}: {shown}"
             citations.append(Citation(n, source, start, piece.end, text[start:piece.end], piece.evidence.score))
             texts.append(f"{shown} [{n}]")
         return self.finish(plan, " ".join(texts), citations, EXTRACTIVE)

@@ -10,8 +10,8 @@ citation's quote is exactly the text between its offsets.
 import re
 from dataclasses import dataclass
 
-from rag.chunking import ITEM, BULLET
-from rag.evidence import Evidence
+from rag.chunking import BULLET, ITEM
+from rag.evidence import Evidence, bare_heading
 from rag.lexical import terms
 
 MAX_WORDS = 60
@@ -29,6 +29,9 @@ ASKS_IDENTITY = re.compile(
     r"|\b(?:called|named|name of|what is the (?:name|command|function|option|setting|method|module|class|keyword|statement|pragma|tool))\b",
     re.IGNORECASE,
 )
+
+# The kind of thing asked for: "which pragma", "what tokenizer".
+ASKED_KIND = re.compile(r"\b(?:which|what)\s+(\w+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,24 @@ def overlaps(e: Evidence, picked: list[Evidence]) -> bool:
 
 def heading_needed(question: str, evidence: Evidence) -> bool:
     """Whether the unit's heading names what an identity question asks for and the unit does not."""
-    heading = evidence.unit.heading
+    return bool(heading_names(question, evidence))
+
+
+def heading_names(question: str, evidence: Evidence) -> set[str]:
+    """The terms of the unit's heading that an identity question asks for: those neither the
+    unit nor the question holds (empty when the heading is not needed)."""
+    heading = bare_heading(evidence.unit.heading)
     if not heading or len(heading.split()) > MAX_HEADING_WORDS or not ASKS_IDENTITY.search(question):
-        return False
-    new = set(terms(heading)) - set(terms(evidence.unit.full_text)) - set(terms(question))
-    return bool(new)
+        return set()
+    return set(terms(heading)) - set(terms(evidence.unit.full_text)) - set(terms(question))
+
+
+def heading_is_answer(question: str, evidence: Evidence) -> bool:
+    """Whether the heading names the kind of thing asked for ("Which pragma ...?" under "PRAGMA
+    foreign_key_check") with a name the unit lacks: then an answer must carry that name."""
+    asked = {t for word in ASKED_KIND.findall(question) for t in terms(word)}
+    heading = set(terms(bare_heading(evidence.unit.heading)))
+    return bool(asked & heading) and bool(heading_names(question, evidence))
 
 
 def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lead_ins: bool = True) -> list[Piece]:

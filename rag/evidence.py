@@ -67,6 +67,9 @@ NAMED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 COORDINATED = re.compile(r"((?:\S+\s+)?\S+)\s+and\s+(\S+(?:\s+\S+)?)")
+# A heading's Markdown marks and section number ("## 3.8. Obtaining A Lock", "5.0 Writing"):
+# layout, not words or figures.
+HEADING_MARKS = re.compile(r"^\s*#*\s*(?:\d{1,3}(?:(?:\.\d{1,3})+\.?|[.)])\s+)?")
 # "Market dominance: combined power could stifle competition": a list item's label.
 LABEL = re.compile(r"^\W*((?:[^\s:]+\s+){0,5}[^\s:]+):\s")
 
@@ -121,6 +124,11 @@ def about_excluded(unit_text: str, excluded: set[str]) -> bool:
     label = LABEL.match(unit_text)
     label_terms = terms(label.group(1)) if label else []
     return bool(label_terms) and all(t in excluded for t in label_terms)
+
+
+def bare_heading(heading: str) -> str:
+    """The heading without Markdown marks or a section number ("6. Competitive Landscape")."""
+    return HEADING_MARKS.sub("", heading)
 
 
 def names(text: str, known: set[str] = frozenset()) -> set[str]:
@@ -308,8 +316,7 @@ class EvidenceSelector:
         evidence = []
         for row, i in enumerate(ids):
             unit = self.store.units[i]
-            # A section number ("6. Competitive Landscape") is layout, not a figure.
-            heading = re.sub(r"^\s*\d{1,3}[.)]\s+", "", unit.heading)
+            heading = bare_heading(unit.heading)
             features = (
                 float(dense[row]), self.coverage(weights, i), float(lexical[row]), chunk_weight[i],
                 float(form_mismatch(asked, unit.full_text, heading, self.document_names(unit.source))),

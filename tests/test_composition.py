@@ -2,8 +2,9 @@ from dataclasses import replace
 
 from rag import RAG
 from rag.chunking import ITEM, SENTENCE, Unit
-from rag.composition import MAX_WORDS, heading_needed, pick, pieces
-from rag.evidence import Evidence
+from rag.composition import MAX_WORDS, heading_is_answer, heading_needed, pick, pieces
+from rag.evidence import Evidence, bare_heading
+from tests.conftest import copy_sentence
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 from tests.test_answer import assert_citations_hold
 
@@ -85,6 +86,39 @@ def test_an_identity_question_is_answered_with_the_term_its_definition_stands_un
     answer = rag.ask("Which command repacks the database file into minimal disk space?", extractive_only=True)
     assert answer.text.startswith("vacuum: Rebuilds the database file"), answer.text
     assert answer.citations[0].quote.startswith("vacuum")
+    assert_citations_hold(rag, answer)
+
+
+def test_a_section_number_is_not_part_of_a_headings_name():
+    assert bare_heading("3.8. Obtaining An Exclusive Lock") == "Obtaining An Exclusive Lock"
+    assert bare_heading("5.0 Writing to a database file") == "Writing to a database file"
+    assert bare_heading("6. Competitive Landscape") == "Competitive Landscape"
+    assert bare_heading("12 Angry Men") == "12 Angry Men"
+    assert bare_heading("2020 Results") == "2020 Results"
+    assert bare_heading("## 4.1. PRAGMA page_size") == "PRAGMA page_size"
+
+
+def test_the_heading_is_the_answer_when_it_names_the_kind_asked_for():
+    u = Unit("d.txt", 30, 80, "It reports rows whose parent row is missing.", SENTENCE, "4.1. PRAGMA foreign_key_check")
+    assert heading_is_answer("Which pragma reports broken references?", evidence(u, 0.9))
+    # A heading that does not name the kind asked for is context, not the answer.
+    v = replace(u, heading="Night trains in Europe")
+    assert not heading_is_answer("Which company runs it?", evidence(v, 0.9))
+
+
+def test_a_draft_that_leaves_out_the_name_its_heading_gives_is_not_the_answer(tmp_path, fake_config):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "pragmas.md").write_text(
+        "# 4.1. PRAGMA foreign_key_check\n\nThis pragma reports rows of child tables whose parent row is missing.\n\n"
+        "# 4.2. PRAGMA page_size\n\nThis pragma queries or sets the size of a database page.\n", encoding="utf-8")
+    rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(),
+                    generator=ScriptedGenerator(copy_sentence))
+    rag.config = replace(rag.config, min_confidence=0.0)
+    answer = rag.ask("Which pragma reports child rows whose parent row is missing?")
+    # The generator copies the sentence without the pragma's name: the quote under the heading answers.
+    assert answer.method == "extractive"
+    assert answer.text.startswith("PRAGMA foreign_key_check: This pragma reports"), answer.text
     assert_citations_hold(rag, answer)
 
 
