@@ -16,13 +16,14 @@ from rag.abstention import assess
 from rag.chunking import clean
 from rag.composition import (
     MAX_WORDS,
+    continuation,
     display_text,
-    heading_is_answer,
-    heading_names,
     heading_needed,
     heading_span,
+    names_one,
     pick,
     pieces,
+    required_names,
 )
 from rag.config import Config
 from rag.conversation import follow_up, standalone_query
@@ -184,11 +185,16 @@ class Answerer:
         passages = tuple(self.citation(i, e) for i, e in enumerate(evidence[:5], 1))
         chosen = []
         candidates = [e for e in evidence if not e.left_out]
+        follows = None
         if candidates and answerable.confidence >= self.config.min_confidence:
             chosen = distinct(e for e in candidates if e.score >= candidates[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
+            # A best sentence that only restates the question is shown with the one after it.
+            follows = continuation(asked, chosen[0], candidates, self.store.units)
+            if follows is not None:
+                chosen = [chosen[0], follows] + [e for e in chosen[1:] if e is not follows][: max(options.max_evidence - 2, 0)]
         generate = bool(chosen) and not options.extractive_only and self.generator is not None
         return Plan(question, query, asked, chosen, passages, generate, timings, started,
-                    leaves_out=len(candidates) < len(evidence))
+                    leaves_out=len(candidates) < len(evidence), follows=follows)
 
     def stream(self, question: str, history: list[str] | None = None, options: Options | None = None,
                query_vector=None) -> Iterator[str]:
@@ -265,20 +271,20 @@ class Answerer:
             best = plan.chosen[0].unit
             check = verify(draft, plan.texts, plan.query, core=best.text, core_context=best.lead_in)
             plan.timings["verify"] = ms_since(start)
-            # An identity question whose answer is the heading's name ("PRAGMA x: ..."): a draft
-            # that never names it does not answer; the quote under the heading does.
-            named = heading_names(plan.asked, plan.chosen[0])
-            unnamed = heading_is_answer(plan.asked, plan.chosen[0]) and not named & set(terms(draft))
-            if check.supported and not unnamed:
+            # An identity question is answered by a name: the heading's ("PRAGMA x") or one the
+            # best unit gives. A draft that names none of them does not answer; the quote does.
+            required = required_names(plan.asked, plan.chosen[0], self.selector.document_names(best.source))
+            named = names_one(draft, required)
+            if check.supported and named:
                 text, citations = renumber(check.text, [self.citation(n, plan.chosen[n - 1]) for n in check.cited])
                 return self.finish(plan, text, citations, GENERATED)
-            log.info("draft rejected (%s): %r", check.reason if not check.supported else f"names none of {sorted(named)}", draft)
+            log.info("draft rejected (%s): %r", check.reason if not check.supported else f"names none of {sorted(required)}", draft)
         return self.compose(plan)
 
     def compose(self, plan: "Plan") -> Answer:
         """The quoted answer: the best evidence, with up to two close units and the heading
         that names what an identity question asks for."""
-        picked = pick(plan.chosen)
+        picked = pick(plan.chosen, plan.follows)
         heading = picked[0].unit.heading if heading_needed(plan.asked, picked[0]) else ""
         parts = pieces(picked, self.document_text, MAX_WORDS - len(heading.split()),
                        lead_ins=not plan.leaves_out)
@@ -318,6 +324,7 @@ class Plan:
         timings: milliseconds per stage so far.
         started: perf_counter() when answering began.
         leaves_out: some evidence is about what the question leaves out ("other than A").
+        follows: the unit after the best one, when the best one only restates the question.
     """
 
     question: str
@@ -329,6 +336,7 @@ class Plan:
     timings: dict
     started: float
     leaves_out: bool = False
+    follows: Evidence | None = None
 
     @property
     def texts(self) -> list[str]:

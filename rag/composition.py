@@ -10,9 +10,9 @@ citation's quote is exactly the text between its offsets.
 import re
 from dataclasses import dataclass
 
-from rag.chunking import BULLET, ITEM
-from rag.evidence import Evidence, bare_heading
-from rag.lexical import terms
+from rag.chunking import BULLET, ITEM, SENTENCE, Unit
+from rag.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
+from rag.lexical import STOPWORDS, terms
 
 MAX_WORDS = 60
 MAX_UNITS = 3
@@ -22,6 +22,10 @@ CLOSE = 0.1
 HEADING_REACH = 200
 MAX_HEADING_WORDS = 10
 MIN_PIECE_WORDS = 6
+# A sentence of at most RESTATE_WORDS words with at most RESTATE_TERMS terms the question lacks
+# only restates it; the sentence after it is quoted too.
+RESTATE_WORDS = 20
+RESTATE_TERMS = 3
 # Questions that ask for the identity of something: its name is often the heading above the text.
 ASKS_IDENTITY = re.compile(
     # at the start or after a clause ("PRAGMA x came back clean, but ... Which pragma ...?")
@@ -30,6 +34,13 @@ ASKS_IDENTITY = re.compile(
     re.IGNORECASE,
 )
 
+# Questions answered by naming a thing ("which model", "who"), not by a phrase ("what has A
+# called B", "what kind of support").
+ASKS_ENTITY = re.compile(
+    r"\b(?:who|whom|which)\b|\bwhat\s+(?!(?:is|are|was|were|does|do|did|has|have|had|happens|happened|would|will|"
+    r"can|could|should|if|about|kind|kinds|type|types|sort|sorts)\b)[a-z]\w*",
+    re.IGNORECASE,
+)
 # The kind of thing asked for: "which pragma", "what tokenizer".
 ASKED_KIND = re.compile(r"\b(?:which|what)\s+(\w+)", re.IGNORECASE)
 
@@ -54,19 +65,51 @@ def display_text(quote: str) -> str:
     return " ".join(text.split())
 
 
-def pick(evidence: list[Evidence]) -> list[Evidence]:
-    """The best unit, then up to MAX_UNITS - 1 more that score close to it (further items of
-    the best unit's list more easily)."""
+def pick(evidence: list[Evidence], follows: Evidence | None = None) -> list[Evidence]:
+    """The best unit, its continuation if it only restates the question (`continuation`), then
+    up to MAX_UNITS in all that score close to it (further items of the best unit's list more
+    easily)."""
     best = evidence[0]
-    picked = [best]
+    picked = [best] + ([follows] if follows is not None and follows is not best else [])
     for e in evidence[1:]:
+        if len(picked) >= MAX_UNITS:
+            break
         same_list = (e.unit.kind == ITEM and e.unit.lead_in and e.unit.lead_in == best.unit.lead_in
                      and e.unit.source == best.unit.source)
         if e.score >= best.score - (2 * CLOSE if same_list else CLOSE) and not overlaps(e, picked):
             picked.append(e)
-        if len(picked) == MAX_UNITS:
-            break
     return picked
+
+
+def restates(question: str, unit: Unit) -> bool:
+    """Whether a sentence says little beyond the question's own words ("Think of AI development
+    like building a complex city.", "Compute the last day of the current month."): it sets up
+    the sentence after it, which holds the answer."""
+    if unit.kind != SENTENCE or len(unit.text.split()) > RESTATE_WORDS or new_numbers(question, unit.text):
+        return False
+    return len(set(terms(unit.text)) - set(terms(question))) <= RESTATE_TERMS
+
+
+def continuation(question: str, best: Evidence, evidence: list[Evidence], units: list[Unit]) -> Evidence | None:
+    """The unit right after the best one, under the same heading, when the best one only
+    restates the question and the next one was scored too (it is in a retrieved chunk).
+
+    Args:
+        question: what is asked.
+        best: the best evidence.
+        evidence: all scored candidates.
+        units: the store's units, in document order.
+    """
+    if not restates(question, best.unit):
+        return None
+    scored = {e.index: e for e in evidence}
+    for i in range(best.index + 1, min(best.index + 3, len(units))):
+        unit = units[i]
+        if unit.source != best.unit.source or unit.heading != best.unit.heading:
+            return None
+        if i in scored:
+            return scored[i]
+    return None
 
 
 def overlaps(e: Evidence, picked: list[Evidence]) -> bool:
@@ -94,6 +137,36 @@ def heading_is_answer(question: str, evidence: Evidence) -> bool:
     asked = {t for word in ASKED_KIND.findall(question) for t in terms(word)}
     heading = set(terms(bare_heading(evidence.unit.heading)))
     return bool(asked & heading) and bool(heading_names(question, evidence))
+
+
+def required_names(question: str, evidence: Evidence, known: set[str] = frozenset()) -> set[str]:
+    """What an answer to an identity question must name (one of them at least), lower-cased: the
+    heading's name when the heading is the answer, else the names the unit gives that the question
+    does not ("Which model do the supercomputers power?" -> gpt-4). Empty for other questions.
+
+    Args:
+        question: the question.
+        evidence: the best evidence.
+        known: the names of the unit's document (rag.evidence.names).
+    """
+    if not ASKS_ENTITY.search(question):
+        return set()
+    asked = name_tokens(question)
+    if heading_is_answer(question, evidence):
+        said = asked | name_tokens(evidence.unit.full_text) | STOPWORDS
+        return name_tokens(bare_heading(evidence.unit.heading)) - said
+    return names(evidence.unit.text, known) - asked
+
+
+def name_tokens(text: str) -> set[str]:
+    """Lower-cased words as names are written ("foreign_key_check", "gpt-4" stay whole)."""
+    return {t.lower() for t in NAME_TOKEN.findall(text)}
+
+
+def names_one(text: str, required: set[str]) -> bool:
+    """Whether the text names one of `required` (stems and names, matched inside words)."""
+    lowered = text.lower()
+    return not required or any(name in lowered for name in required)
 
 
 def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lead_ins: bool = True) -> list[Piece]:

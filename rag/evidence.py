@@ -67,6 +67,8 @@ NAMED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 COORDINATED = re.compile(r"((?:\S+\s+)?\S+)\s+and\s+(\S+(?:\s+\S+)?)")
+# A word as names are written: "foreign_key_check", "GPT-4" stay whole.
+NAME_TOKEN = re.compile(r"[A-Za-z][\w\-·]*")
 # A heading's Markdown marks and section number ("## 3.8. Obtaining A Lock", "5.0 Writing"):
 # layout, not words or figures.
 HEADING_MARKS = re.compile(r"^\s*#*\s*(?:\d{1,3}(?:(?:\.\d{1,3})+\.?|[.)])\s+)?")
@@ -141,7 +143,7 @@ def names(text: str, known: set[str] = frozenset()) -> set[str]:
     """
     found = set()
     for segment in re.split(r"[\n•“”\"(]|[.:;!?](?=\s)|\s[-–—|]\s", text):
-        tokens = re.findall(r"[A-Za-z][\w\-·]*", segment)
+        tokens = NAME_TOKEN.findall(segment)
         found.update(t.lower() for t in tokens[1:] if t[0].isupper())
         if tokens and tokens[0][0].isupper() and tokens[0].lower() in known:
             found.add(tokens[0].lower())

@@ -2,7 +2,17 @@ from dataclasses import replace
 
 from rag import RAG
 from rag.chunking import ITEM, SENTENCE, Unit
-from rag.composition import MAX_WORDS, heading_is_answer, heading_needed, pick, pieces
+from rag.composition import (
+    MAX_WORDS,
+    continuation,
+    heading_is_answer,
+    heading_needed,
+    names_one,
+    pick,
+    pieces,
+    required_names,
+    restates,
+)
 from rag.evidence import Evidence, bare_heading
 from tests.conftest import copy_sentence
 from tests.fakes import FakeEmbedder, ScriptedGenerator
@@ -44,6 +54,31 @@ def test_items_of_the_best_units_list_join_it():
     a, b, c = item_units()
     picked = pick([evidence(a, 0.8), evidence(b, 0.65), evidence(c, 0.64)])
     assert [e.unit for e in picked] == [a, b, c]
+
+
+CITY = ("Think of software like building a complex city. "
+        "You need architects (researchers), builders (engineers) and planners (product teams).")
+
+
+def city_units():
+    first = CITY.index("You")
+    return [Unit("city.txt", 0, first - 1, CITY[:first - 1], SENTENCE, "Why it matters"),
+            Unit("city.txt", first, len(CITY), CITY[first:], SENTENCE, "Why it matters")]
+
+
+def test_a_sentence_that_restates_the_question_is_quoted_with_the_next():
+    question = "In the comparison of software to building a city, who plays the architects?"
+    setup, answer = city_units()
+    assert restates(question, setup) and not restates(question, answer)
+    best, after = Evidence(setup, 0, 0.3, (0.0,) * 5), Evidence(answer, 1, 0.09, (0.0,) * 5)
+    assert continuation(question, best, [best, after], [setup, answer]) is after
+    assert [e.unit for e in pick([best, after], after)] == [setup, answer]
+    # Not when the next sentence stands under another heading, or was not retrieved.
+    moved = replace(answer, heading="Other")
+    assert continuation(question, best, [best, Evidence(moved, 1, 0.09, (0.0,) * 5)], [setup, moved]) is None
+    assert continuation(question, best, [best], [setup, answer]) is None
+    # A sentence with a figure of its own says something.
+    assert not restates("How many tables can a join hold?", Unit("j.txt", 0, 40, "A join holds at most 64 tables.", SENTENCE))
 
 
 def test_a_far_weaker_unit_does_not_join():
@@ -104,6 +139,20 @@ def test_the_heading_is_the_answer_when_it_names_the_kind_asked_for():
     # A heading that does not name the kind asked for is context, not the answer.
     v = replace(u, heading="Night trains in Europe")
     assert not heading_is_answer("Which company runs it?", evidence(v, 0.9))
+
+
+def test_an_identity_question_requires_a_name_the_evidence_gives():
+    u = Unit("e.txt", 0, 90, "The companies jointly built the supercomputers, which power models like GPT-4.", SENTENCE)
+    required = required_names("Which model do the jointly built supercomputers power?", evidence(u, 0.9))
+    assert required == {"gpt-4"}
+    assert not names_one("The jointly built supercomputers power the infrastructure [1].", required)
+    assert names_one("They power GPT-4 [1].", required)
+    # Other questions ask for no name.
+    assert required_names("Why did the companies build supercomputers?", evidence(u, 0.9)) == set()
+    # "What has A called B?" asks for a phrase, not a name.
+    assert required_names("What have the companies called the supercomputers?", evidence(u, 0.9)) == set()
+    pragma = Unit("d.txt", 30, 80, "It reports rows whose parent row is missing.", SENTENCE, "4.1. PRAGMA foreign_key_check")
+    assert required_names("Which pragma reports broken references?", evidence(pragma, 0.9)) == {"foreign_key_check"}
 
 
 def test_a_draft_that_leaves_out_the_name_its_heading_gives_is_not_the_answer(tmp_path, fake_config):
