@@ -51,6 +51,8 @@ MONEY_WORDS = re.compile(r"\b(money|dollars?|cost|costs|price|priced|worth|value
 ASKS_QUANTITY = re.compile(ASK + r"(?:how\s+much|what\s+(?:is|was|were|are)\s+the\s+(?:\w+\s+)?(?:value|price|cost|amount|valuation|revenue|size))\b", re.IGNORECASE)
 ASKS_COUNT = re.compile(ASK + r"(?:how\s+(?:much|many|large|big|long|old|often|far)|what\s+(?:percentage|percent|share|amount|number|proportion|fraction))\b", re.IGNORECASE)
 ASKS_MANY = re.compile(ASK + r"how\s+many\b", re.IGNORECASE)
+# What a "how many" question counts: up to three words after it ("how many locking states").
+COUNTED = re.compile(r"\bhow\s+many\s+((?:[A-Za-z][\w\-]*\s+){0,2}[A-Za-z][\w\-]*)", re.IGNORECASE)
 ASKS_NAME = re.compile(ASK + r"(?:who|whom|whose|name\s+(?:a|an|the|one)|what\s+is\s+the\s+name|what's\s+the\s+name|(?:which|what)\s+(?:company|companies|person|people|firm|organi[sz]ation|country|countries|city|cities|university|product|products))\b", re.IGNORECASE)
 # "Other than A and B, what ...", "besides A", "apart from A": A is named to be left out, so a
 # unit about A is not the answer. "A and B; what's the third?" names the items it leaves out
@@ -91,6 +93,23 @@ def numbers(text: str) -> set[str]:
 
 def new_numbers(question: str, text: str) -> set[str]:
     return numbers(text) - numbers(question)
+
+
+def counted_terms(question: str) -> set[str]:
+    """The terms of what a "how many" question counts ("how many locking states" -> lock, state)."""
+    match = COUNTED.search(question)
+    return set(terms(match.group(1))) if match else set()
+
+
+def counts(text: str, counted: set[str]) -> bool:
+    """Whether the text gives a number of the counted thing: a number followed within three
+    words by one of its terms ("one of five locking states", "5 dimensions")."""
+    tokens = words(text)
+    for at, token in enumerate(tokens):
+        number = (token[0].isdigit() and not YEAR.fullmatch(token)) or token in NUMBER_WORDS
+        if number and counted & set(terms(" ".join(tokens[at + 1:at + 4]))):
+            return True
+    return False
 
 
 def excluded_terms(question: str) -> set[str]:
@@ -315,13 +334,18 @@ class EvidenceSelector:
         weights = {t: self.lexical.idf(t) for t in set(query_terms)}
         excluded = excluded_terms(question)
         asked = without_excluded(question)
+        counted = counted_terms(asked)
+        # "How many dimensions ...?": when some unit gives a count of that very thing ("5
+        # dimensions"), a unit that does not cannot be the answer.
+        counting = {i for i in ids if counted and counts(self.store.units[i].full_text, counted)}
         evidence = []
         for row, i in enumerate(ids):
             unit = self.store.units[i]
             heading = bare_heading(unit.heading)
+            mismatch = (form_mismatch(asked, unit.full_text, heading, self.document_names(unit.source))
+                        or bool(counting) and i not in counting)
             features = (
-                float(dense[row]), self.coverage(weights, i), float(lexical[row]), chunk_weight[i],
-                float(form_mismatch(asked, unit.full_text, heading, self.document_names(unit.source))),
+                float(dense[row]), self.coverage(weights, i), float(lexical[row]), chunk_weight[i], float(mismatch),
             )
             evidence.append(Evidence(unit, i, score(features), features, about_excluded(unit.text, excluded)))
         evidence.sort(key=lambda e: -e.score)

@@ -1,7 +1,7 @@
 import numpy as np
 
 from rag import RAG
-from rag.evidence import about_excluded, excluded_terms, form_mismatch, unit_text
+from rag.evidence import about_excluded, counted_terms, counts, excluded_terms, form_mismatch, unit_text
 from rag.lexical import bm25, terms
 from tests.conftest import copy_sentence
 from tests.fakes import FakeEmbedder, ScriptedGenerator
@@ -87,3 +87,13 @@ def test_a_year_does_not_answer_how_many():
 
     # A duration may be a span of years.
     assert not form_mismatch("How long was Azure the exclusive provider?", "2020-2022: Azure exclusive")
+
+
+def test_a_how_many_question_is_answered_by_a_count_of_what_it_counts():
+    counted = counted_terms("How many dimensions at most can an R*Tree index?")
+    assert counts("The R*Tree implementation does not support R*Trees wider than 5 dimensions.", counted)
+    # A number of something else, or a year, is not that count.
+    assert not counts("Each R*Tree index is a virtual table with between 3 and 11 columns.", counted)
+    assert not counts("In 2020 the dimensions were changed.", counted)
+    assert counts("A database file is in one of five locking states.", counted_terms("How many locking states are there?"))
+    assert counted_terms("What is the largest index?") == set()
