@@ -188,6 +188,8 @@ class Answerer:
         follows = None
         if candidates and answerable.confidence >= self.config.min_confidence:
             chosen = distinct(e for e in candidates if e.score >= candidates[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
+            # A compilation's copy is cited where it was copied from.
+            chosen = distinct(self.selector.originals.original(e, candidates) for e in chosen)
             # A best sentence that only restates the question is shown with the one after it.
             follows = continuation(asked, chosen[0], candidates, self.store.units)
             if follows is not None:
