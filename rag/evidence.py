@@ -359,7 +359,7 @@ class Originals:
     list -> the sentence in rtree.html).
 
     A document is a compilation when most of a sample of its sentences occur word for word in
-    other documents, and in several of them.
+    other documents, in several of them and in none longer than it.
 
     Args:
         store: the loaded index.
@@ -388,26 +388,33 @@ class Originals:
             self._ranges = ranges
         return self._ranges.get(source, range(0))
 
-    def elsewhere(self, text: str, source: str, originals_only: bool = False) -> tuple[str, int] | None:
-        """(other document, offset) of the first other document holding the text (that is no
-        compilation, with `originals_only`)."""
+    def elsewhere(self, text: str, source: str) -> tuple[str, int] | None:
+        """(document, offset) of the first other document that holds the text and is no
+        compilation."""
         for other, document in self.store.documents.items():
             if other != source:
                 at = document.text.find(text)
-                if at >= 0 and not (originals_only and self.is_compilation(other)):
+                if at >= 0 and not self.is_compilation(other):
                     return other, at
         return None
 
     def is_compilation(self, source: str) -> bool:
-        """Most of a sample of its sentences occur in other documents, and in several of them
-        (a page that is one part of a single-page edition is not a compilation; the edition is)."""
+        """Most of a sample of its sentences occur in other documents, in several of them, and
+        in none longer than it (a page that is part of a single-page edition is not a
+        compilation; the edition is)."""
         if source not in self._compilation:
+            documents = self.store.documents
             units = [self.store.units[i] for i in self.units_of(source)]
             texts = [copied_text(u.text) for u in units if u.is_evidence and len(u.text.split()) >= self.MIN_WORDS]
             sample = texts[:: max(1, len(texts) // self.SAMPLE)][: self.SAMPLE]
-            found = [hit[0] for hit in (self.elsewhere(t, source) for t in sample) if hit is not None]
-            self._compilation[source] = (len(sample) >= self.SAMPLE // 2 and len(found) >= self.SHARE * len(sample)
-                                         and len(set(found)) >= self.MIN_SOURCES)
+            holders = [[o for o, d in documents.items() if o != source and t in d.text] for t in sample]
+            sources = {o for found in holders for o in found}
+            self._compilation[source] = (
+                len(sample) >= self.SAMPLE // 2
+                and sum(bool(found) for found in holders) >= self.SHARE * len(sample)
+                and len(sources) >= self.MIN_SOURCES
+                and all(len(documents[o].text) <= len(documents[source].text) for o in sources)
+            )
         return self._compilation[source]
 
     def original(self, evidence: Evidence, candidates: list[Evidence]) -> Evidence:
@@ -419,7 +426,7 @@ class Originals:
         """
         if not self.is_compilation(evidence.unit.source):
             return evidence
-        found = self.elsewhere(copied_text(evidence.unit.text), evidence.unit.source, originals_only=True)
+        found = self.elsewhere(copied_text(evidence.unit.text), evidence.unit.source)
         if found is None:
             return evidence
         source, at = found

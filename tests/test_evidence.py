@@ -123,6 +123,8 @@ def test_a_compilations_copy_is_cited_where_it_was_copied_from(tmp_path, fake_co
     original = originals.original(copy, [copy])
     assert original.unit.source == "beta.md" and "journals number 2" in original.unit.text
     assert original.score == 0.8
+    # A page whose sentences all stand in one longer document is a part of it, not a compilation.
+    assert not originals.is_compilation("alpha.md")
     # A page's own sentence stays where it is.
     j = next(i for i, u in enumerate(store.units) if u.source == "alpha.md")
     own = Evidence(store.units[j], j, 0.5, (0.0,) * 5)
