@@ -31,6 +31,7 @@ from rag.embedding import Embedder
 from rag.evidence import Evidence, EvidenceSelector, bare_heading, unit_text
 from rag.generation import Generator
 from rag.lexical import terms
+from rag.originals import Originals
 from rag.retrieval import make_retriever
 from rag.store import Store
 from rag.verification import streaming_problem, verify
@@ -138,6 +139,7 @@ class Answerer:
         self.config = config
         self.retriever = make_retriever(store)
         self.selector = EvidenceSelector(store, embedder, self.retriever)
+        self.originals = Originals(store)
 
     def citation(self, n: int, evidence: Evidence) -> Citation:
         unit = evidence.unit
@@ -189,7 +191,7 @@ class Answerer:
         if candidates and answerable.confidence >= self.config.min_confidence:
             chosen = distinct(e for e in candidates if e.score >= candidates[0].score - EVIDENCE_MARGIN)[: options.max_evidence]
             # A compilation's copy is cited where it was copied from.
-            chosen = distinct(self.selector.originals.original(e, candidates) for e in chosen)
+            chosen = distinct(self.originals.original(e, candidates) for e in chosen)
             # A best sentence that only restates the question is shown with the one after it.
             follows = continuation(asked, chosen[0], candidates, self.store.units)
             if follows is not None:

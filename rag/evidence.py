@@ -277,7 +277,6 @@ class EvidenceSelector:
         self.store = store
         self.lexical = lexical
         self.vectors = UnitVectors(store, embedder)
-        self.originals = Originals(store)
         self._unit_terms: dict[int, tuple[list[str], set[str], set[str]]] = {}
         self._names: dict[str, set[str]] = {}
 
@@ -351,96 +350,6 @@ class EvidenceSelector:
             evidence.append(Evidence(unit, i, score(features), features, about_excluded(unit.text, excluded)))
         evidence.sort(key=lambda e: -e.score)
         return evidence
-
-
-class Originals:
-    """Finds where a compilation's copy of a passage was copied from, so that an answer cites
-    the page it comes from ("... 5 dimensions. (source: rtree.html, ...)" in a requirements
-    list -> the sentence in rtree.html).
-
-    A document is a compilation when most of a sample of its sentences occur word for word in
-    other documents, in several of them and in none longer than it.
-
-    Args:
-        store: the loaded index.
-    """
-
-    SAMPLE = 10
-    MIN_WORDS = 6
-    SHARE = 0.8
-    MIN_SOURCES = 3
-
-    def __init__(self, store: Store):
-        self.store = store
-        self._compilation: dict[str, bool] = {}
-        self._ranges: dict[str, range] | None = None
-
-    def units_of(self, source: str) -> range:
-        """Positions of a document's units in the store (a document's units are stored together)."""
-        if self._ranges is None:
-            ranges: dict[str, range] = {}
-            first = 0
-            units = self.store.units
-            for i in range(1, len(units) + 1):
-                if i == len(units) or units[i].source != units[first].source:
-                    ranges[units[first].source] = range(first, i)
-                    first = i
-            self._ranges = ranges
-        return self._ranges.get(source, range(0))
-
-    def elsewhere(self, text: str, source: str) -> tuple[str, int] | None:
-        """(document, offset) of the first other document that holds the text and is no
-        compilation."""
-        for other, document in self.store.documents.items():
-            if other != source:
-                at = document.text.find(text)
-                if at >= 0 and not self.is_compilation(other):
-                    return other, at
-        return None
-
-    def is_compilation(self, source: str) -> bool:
-        """Most of a sample of its sentences occur in other documents, in several of them, and
-        in none longer than it (a page that is part of a single-page edition is not a
-        compilation; the edition is)."""
-        if source not in self._compilation:
-            documents = self.store.documents
-            units = [self.store.units[i] for i in self.units_of(source)]
-            texts = [copied_text(u.text) for u in units if u.is_evidence and len(u.text.split()) >= self.MIN_WORDS]
-            sample = texts[:: max(1, len(texts) // self.SAMPLE)][: self.SAMPLE]
-            holders = [[o for o, d in documents.items() if o != source and t in d.text] for t in sample]
-            sources = {o for found in holders for o in found}
-            self._compilation[source] = (
-                len(sample) >= self.SAMPLE // 2
-                and sum(bool(found) for found in holders) >= self.SHARE * len(sample)
-                and len(sources) >= self.MIN_SOURCES
-                and all(len(documents[o].text) <= len(documents[source].text) for o in sources)
-            )
-        return self._compilation[source]
-
-    def original(self, evidence: Evidence, candidates: list[Evidence]) -> Evidence:
-        """The evidence at its original place when it is a compilation's copy, else itself.
-
-        Args:
-            evidence: a scored unit.
-            candidates: the scored units (the original keeps its own score when it is one).
-        """
-        if not self.is_compilation(evidence.unit.source):
-            return evidence
-        found = self.elsewhere(copied_text(evidence.unit.text), evidence.unit.source)
-        if found is None:
-            return evidence
-        source, at = found
-        for i in self.units_of(source):
-            unit = self.store.units[i]
-            if unit.start <= at < unit.end and unit.is_evidence:
-                scored = next((e for e in candidates if e.index == i), None)
-                return scored or Evidence(unit, i, evidence.score, evidence.features, evidence.left_out)
-        return evidence
-
-
-def copied_text(text: str) -> str:
-    """A copied passage without the note a compilation adds after it ("(source: x.html)")."""
-    return re.sub(r"\s*\([^()]*\)\s*$", "", text.strip())
 
 
 def score(features: tuple[float, ...]) -> float:
