@@ -164,9 +164,10 @@ def name_tokens(text: str) -> set[str]:
 
 
 def names_one(text: str, required: set[str]) -> bool:
-    """Whether the text names one of `required` (stems and names, matched inside words)."""
+    """Whether the text names one of `required`, each matched at the start of a word ("ai" is
+    not named by "maintain"; a stem is named by its longer forms)."""
     lowered = text.lower()
-    return not required or any(name in lowered for name in required)
+    return not required or any(re.search(rf"(?<![\w-]){re.escape(name)}", lowered) for name in required)
 
 
 def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lead_ins: bool = True) -> list[Piece]:

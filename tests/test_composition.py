@@ -147,6 +147,8 @@ def test_an_identity_question_requires_a_name_the_evidence_gives():
     assert required == {"gpt-4"}
     assert not names_one("The jointly built supercomputers power the infrastructure [1].", required)
     assert names_one("They power GPT-4 [1].", required)
+    # A short name inside a longer word does not count.
+    assert not names_one("Maintaining it is hard [1].", {"ai"})
     # Other questions ask for no name.
     assert required_names("Why did the companies build supercomputers?", evidence(u, 0.9)) == set()
     # "What has A called B?" asks for a phrase, not a name.
