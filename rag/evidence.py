@@ -337,7 +337,7 @@ class EvidenceSelector:
         counted = counted_terms(asked)
         # "How many dimensions ...?": when some unit gives a count of that very thing ("5
         # dimensions"), a unit that does not cannot be the answer.
-        counting = {i for i in ids if counted and counts(self.store.units[i].full_text, counted)}
+        counting = {i for i in ids if counts(self.store.units[i].full_text, counted)} if counted else set()
         evidence = []
         for row, i in enumerate(ids):
             unit = self.store.units[i]
