@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import Unit
+from rag.chunking import HEADING, Unit
 from rag.embedding import Embedder
 from rag.lexical import bm25, terms, words
 from rag.retrieval import Hit, Search
@@ -110,6 +110,12 @@ def counts(text: str, counted: set[str]) -> bool:
         if number and counted & set(terms(" ".join(tokens[at + 1:at + 4]))):
             return True
     return False
+
+
+def counts_in_lead_in(unit: Unit, counted: set[str]) -> bool:
+    """Whether a lead-in counts what a "how many" question asks about ("... a database file can
+    be in one of five locking states:"): it answers that question, though not others."""
+    return unit.kind != HEADING and unit.text.rstrip().endswith(":") and counts(unit.text, counted)
 
 
 def excluded_terms(question: str) -> set[str]:
@@ -243,7 +249,9 @@ class UnitVectors:
         self.limit = limit
         self._vectors: dict[int, np.ndarray] = {}
         if store.unit_vectors is not None:
-            self._vectors = {i: store.unit_vectors[i] for i, unit in enumerate(store.units) if unit.is_evidence}
+            # A unit with no stored vector (a zero row) is embedded when first reached.
+            self._vectors = {i: store.unit_vectors[i] for i, unit in enumerate(store.units)
+                             if unit.is_evidence and store.unit_vectors[i].any()}
         self._lock = threading.Lock()
 
     def get(self, ids: list[int]) -> np.ndarray:
@@ -319,11 +327,14 @@ class EvidenceSelector:
             query_terms: the query's content terms.
             hits: retrieved chunks, best first.
         """
+        excluded = excluded_terms(question)
+        asked = without_excluded(question)
+        counted = counted_terms(asked)
         chunk_weight: dict[int, float] = {}
         top = hits[0].score if hits else 1.0
         for hit in hits:
             for i in range(hit.chunk.first_unit, hit.chunk.last_unit):
-                if self.store.units[i].is_evidence:
+                if self.store.units[i].is_evidence or counted and counts_in_lead_in(self.store.units[i], counted):
                     chunk_weight[i] = max(chunk_weight.get(i, 0.0), hit.score / top)
         if not chunk_weight:
             return []
@@ -332,9 +343,6 @@ class EvidenceSelector:
         lexical = bm25(query_terms, [self.unit_terms(i)[0] for i in ids], self.lexical.idf)
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
         weights = {t: self.lexical.idf(t) for t in set(query_terms)}
-        excluded = excluded_terms(question)
-        asked = without_excluded(question)
-        counted = counted_terms(asked)
         # "How many dimensions ...?": when some unit gives a count of that very thing ("5
         # dimensions"), a unit that does not cannot be the answer.
         counting = {i for i in ids if counts(self.store.units[i].full_text, counted)} if counted else set()

@@ -97,7 +97,8 @@ def verify(draft: str, evidence: list[str], question: str, core: str = "", core_
         new_content = new_content or bool(content - question_terms)
         marks = marks or support[:1]
         cited.extend(n for n in marks if n not in cited)
-        body = body.rstrip()
+        # A sentence copied from a lead-in ends the answer, not a list: "...states: [1]." reads wrong.
+        body = body.rstrip().rstrip(":;,").rstrip() or body.rstrip()
         end = body[-1] if body[-1] in ".!?" else ""
         body = body[:-1] if end else body
         sentences.append(f"{body} {''.join(f'[{n}]' for n in dict.fromkeys(marks))}{end or '.'}")

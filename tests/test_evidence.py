@@ -104,3 +104,25 @@ def test_a_how_many_question_is_answered_by_a_count_of_what_it_counts():
     assert not counts("In 2020 the dimensions were changed.", counted)
     assert counts("A database file is in one of five locking states.", counted_terms("How many locking states are there?"))
     assert counted_terms("What is the largest index?") == set()
+
+
+def test_a_lead_in_that_counts_what_is_asked_answers_how_many(tmp_path, fake_config):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "locking.md").write_text(
+        "# Locking\n\nFrom the point of view of a single process, a database file can be in one of five locking states:\n\n"
+        "UNLOCKED\n\nNo locks are held on the database. This is the default state.\n\n"
+        "SHARED\n\nThe database may be read but not written.\n", encoding="utf-8")
+    rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(),
+                    generator=ScriptedGenerator(copy_sentence))
+    selector, store = rag.answerer.selector, rag.store
+    hits = rag.answerer.retriever.search(FakeEmbedder().embed(["locking states"])[0], ["lock", "state"], 5)
+
+    def candidates(question):
+        return [e.unit.text for e in selector.select(question, FakeEmbedder().embed([question])[0], terms(question), hits)]
+
+    lead_in = next(u.text for u in store.units if "five locking states" in u.text)
+    assert lead_in in candidates("How many locking states can a database file be in?")
+    # For any other question a lead-in says nothing until what it introduces does.
+    assert lead_in not in candidates("Which locking state is the default?")
+    assert "five" in rag.ask("How many locking states can a database file be in?", extractive_only=True).text

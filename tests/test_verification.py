@@ -72,3 +72,10 @@ def test_words_taken_from_the_question_need_support_too():
     draft = "The warranty on the inverter is the first practical silicon solar cell built at Bell Labs [1]."
     check = verify(draft, EVIDENCE, question)
     assert not check.supported and "inverter" in check.reason
+
+
+def test_a_sentence_copied_from_a_lead_in_ends_as_a_sentence():
+    evidence = ["A database file can be in one of five locking states:"]
+    check = verify("A database file can be in one of five locking states:", evidence, "How many locking states are there?")
+    assert check.supported, check.reason
+    assert check.text == "A database file can be in one of five locking states [1]."
