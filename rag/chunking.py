@@ -63,10 +63,15 @@ class Unit:
     context: str = ""
 
     @property
+    def is_lead_in(self) -> bool:
+        """Whether the unit introduces what follows it ("Key dynamics:")."""
+        return self.kind != HEADING and self.text.rstrip().endswith(":")
+
+    @property
     def is_evidence(self) -> bool:
         """Whether the unit can answer anything: headings are context, and a lead-in
         ("Key dynamics:") says nothing until its items do."""
-        return self.kind != HEADING and not self.text.rstrip().endswith(":")
+        return self.kind != HEADING and not self.is_lead_in
 
     @property
     def full_text(self) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import HEADING, Unit
+from rag.chunking import Unit
 from rag.embedding import Embedder
 from rag.lexical import bm25, terms, words
 from rag.retrieval import Hit, Search
@@ -115,7 +115,7 @@ def counts(text: str, counted: set[str]) -> bool:
 def counts_in_lead_in(unit: Unit, counted: set[str]) -> bool:
     """Whether a lead-in counts what a "how many" question asks about ("... a database file can
     be in one of five locking states:"): it answers that question, though not others."""
-    return unit.kind != HEADING and unit.text.rstrip().endswith(":") and counts(unit.text, counted)
+    return unit.is_lead_in and counts(unit.text, counted)
 
 
 def excluded_terms(question: str) -> set[str]:
@@ -249,9 +249,9 @@ class UnitVectors:
         self.limit = limit
         self._vectors: dict[int, np.ndarray] = {}
         if store.unit_vectors is not None:
-            # A unit with no stored vector (a zero row) is embedded when first reached.
-            self._vectors = {i: store.unit_vectors[i] for i, unit in enumerate(store.units)
-                             if unit.is_evidence and store.unit_vectors[i].any()}
+            # A unit with no stored vector (a zero row: a lead-in) is embedded when first reached.
+            stored = np.flatnonzero(store.unit_vectors.any(axis=1))
+            self._vectors = {int(i): store.unit_vectors[i] for i in stored}
         self._lock = threading.Lock()
 
     def get(self, ids: list[int]) -> np.ndarray:

@@ -68,13 +68,11 @@ class Originals:
         return unit.is_evidence and len(unit.text.split()) >= self.MIN_WORDS
 
     def elsewhere(self, text: str, source: str) -> tuple[str, int] | None:
-        """(document, offset) of the first other document that holds the text and is no
-        compilation."""
-        for other, document in self.store.documents.items():
-            if other != source:
-                at = document.text.find(text)
-                if at >= 0 and not self.is_compilation(other):
-                    return other, at
+        """(document, offset) of the first other document, in index order, that holds the
+        text as a unit and is no compilation."""
+        for other in sorted(self.holders(text) - {source}, key=lambda o: self.units_of(o).start):
+            if not self.is_compilation(other):
+                return other, self.store.documents[other].text.find(text)
         return None
 
     def is_compilation(self, source: str) -> bool:
