@@ -48,6 +48,8 @@ PROMPT = "Context:\n{sources}\n\nQuestion: {question}\nAnswer with a short sente
 # 0.15 left out a second-best unit that held the answer (fit sets, 2026-12-01: 0.25 with
 # CLOSE 0.2 answered 3 more of 60 on fresh_fit and 2 more of 34 on sqlite_fit, lost none).
 EVIDENCE_MARGIN = 0.25
+# Passages shown beside an answer, cited or not.
+PASSAGES = 5
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,7 @@ class Answerer:
         query = standalone_query(question, history or [])
         asked = follow_up(question) if query != question else question
         evidence, answerable = self.find_evidence(query, asked, options, timings, query_vector if query == question else None)
-        passages = tuple(self.citation(i, e) for i, e in enumerate(evidence[:5], 1))
+        passages = tuple(self.citation(i, e) for i, e in enumerate(self.shown(evidence), 1))
         chosen = []
         candidates = [e for e in evidence if not e.left_out]
         follows = None
@@ -201,6 +203,18 @@ class Answerer:
         generate = bool(chosen) and not options.extractive_only and self.generator is not None
         return Plan(question, query, asked, chosen, passages, generate, timings, started,
                     leaves_out=len(candidates) < len(evidence), follows=follows)
+
+    def shown(self, evidence: list[Evidence], count: int = PASSAGES) -> list[Evidence]:
+        """The closest evidence to show beside an answer, a compilation's copies at the place
+        they were copied from (each passage once)."""
+        shown: list[Evidence] = []
+        for e in evidence:
+            original = self.originals.original(e, evidence)
+            if all(original.index != s.index for s in shown):
+                shown.append(original)
+            if len(shown) == count:
+                break
+        return shown
 
     def stream(self, question: str, history: list[str] | None = None, options: Options | None = None,
                query_vector=None) -> Iterator[str]:
