@@ -38,7 +38,7 @@ class Originals:
         self.store = store
         self._compilation: dict[str, bool] = {}
         self._ranges: dict[str, range] | None = None
-        self._holders: dict[int, set[str]] | None = None
+        self._holders: dict[str, set[str]] | None = None
 
     def units_of(self, source: str) -> range:
         """Positions of a document's units in the store (a document's units are stored together)."""
@@ -56,12 +56,12 @@ class Originals:
     def holders(self, text: str) -> set[str]:
         """The documents with a unit whose text (without a compilation's note) is `text`."""
         if self._holders is None:
-            table: dict[int, set[str]] = {}
+            table: dict[str, set[str]] = {}
             for unit in self.store.units:
                 if self.sampled(unit):
-                    table.setdefault(hash(copied_text(unit.text)), set()).add(unit.source)
+                    table.setdefault(copied_text(unit.text), set()).add(unit.source)
             self._holders = table
-        return self._holders.get(hash(text), set())
+        return self._holders.get(text, set())
 
     def sampled(self, unit: Unit) -> bool:
         """Whether a unit is long enough to tell a copy from a common phrase."""
@@ -71,8 +71,9 @@ class Originals:
         """(document, offset) of the first other document, in index order, that holds the
         text as a unit and is no compilation."""
         for other in sorted(self.holders(text) - {source}, key=lambda o: self.units_of(o).start):
-            if not self.is_compilation(other):
-                return other, self.store.documents[other].text.find(text)
+            at = self.store.documents[other].text.find(text)
+            if at >= 0 and not self.is_compilation(other):
+                return other, at
         return None
 
     def is_compilation(self, source: str) -> bool:
