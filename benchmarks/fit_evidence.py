@@ -18,17 +18,17 @@ from rag.evaluation import contains_phrase, load_questions, source_matches
 from rag.evidence import FEATURES, MISMATCH_FACTOR, score
 
 
+def holds_answer(item: dict, unit) -> bool:
+    """Whether a unit holds one of the question's answer phrases, in a file that holds the answer."""
+    phrases = item.get("answers") or item.get("answers_all") or []
+    return (not item.get("unanswerable") and source_matches(unit.source, tuple(item.get("docs", [])))
+            and any(contains_phrase(unit.full_text, p) for p in phrases))
+
+
 def labelled_candidates(rag: RAG, item: dict) -> tuple[np.ndarray, np.ndarray]:
     answerer = rag.answerer
     evidence, _ = answerer.find_evidence(item["question"], item["question"], rag.options(), {})
-    phrases = item.get("answers") or item.get("answers_all") or []
-    docs = tuple(item.get("docs", []))
-    labels = [
-        not item.get("unanswerable")
-        and source_matches(e.unit.source, docs)
-        and any(contains_phrase(e.unit.full_text, p) for p in phrases)
-        for e in evidence
-    ]
+    labels = [holds_answer(item, e.unit) for e in evidence]
     return np.array([e.features for e in evidence]), np.array(labels, dtype=float)
 
 

@@ -17,10 +17,11 @@ import argparse
 import math
 
 import numpy as np
+from fit_evidence import holds_answer
 
 from rag import RAG, Config
 from rag.chunking import HEADING, ITEM
-from rag.evaluation import contains_phrase, load_questions, source_matches
+from rag.evaluation import load_questions
 from rag.lexical import terms
 
 NAMES = ("dense", "coverage", "bm25", "chunk", "mismatch", "alone", "heading", "chunk_dense", "chunk_bm25",
@@ -61,8 +62,6 @@ def candidates(rag: RAG, item: dict) -> tuple[np.ndarray, np.ndarray]:
     top_lexical = max((h.lexical for h in hits), default=0.0) or 1.0
     weights = {t: answerer.retriever.idf(t) for t in set(query_terms)}
     total = sum(weights.values()) or 1.0
-    phrases = item.get("answers") or item.get("answers_all") or []
-    docs = tuple(item.get("docs", []))
     rows, labels = [], []
     for n, e in enumerate(evidence):
         around = [h for h in hits if h.chunk.first_unit <= e.index < h.chunk.last_unit]
@@ -74,7 +73,7 @@ def candidates(rag: RAG, item: dict) -> tuple[np.ndarray, np.ndarray]:
             sum(w for t, w in weights.items() if t in body_terms) / total,
             math.log(1 + len(e.unit.text.split())), float(e.unit.kind == ITEM), float(e.left_out), float(windows[n]),
         ])
-        labels.append(source_matches(e.unit.source, docs) and any(contains_phrase(e.unit.full_text, p) for p in phrases))
+        labels.append(holds_answer(item, e.unit))
     return np.array(rows), np.array(labels, dtype=float)
 
 
@@ -106,9 +105,9 @@ def main():
     print(f"{'rag as it is':24s}", own, "total", sum(own.values()))
     for name, columns in GROUPS.items():
         counted = {}
-        for path in sets:
-            rest = [row for other, data in sets.items() if other != path for row in data]
-            counted[path] = held(sets[path], fit(rest, columns))
+        for path, data in sets.items():
+            rest = [row for other, rows in sets.items() if other != path for row in rows]
+            counted[path] = held(data, fit(rest, columns))
         print(f"{name:24s}", counted, "total", sum(counted.values()))
 
 
