@@ -44,3 +44,8 @@ class MissingDependencyError(RagError, ImportError):
 
 class IndexLockedError(RagError):
     """Another process (or thread) is updating the same index."""
+
+
+class StoreError(RagError):
+    """The vector store (a Milvus server or Milvus Lite file) cannot be reached or loaded, or
+    holds something else than expected."""

@@ -6,6 +6,9 @@ with a BM25 function (sparse vectors made by the server), and the metadata the p
 (source, offsets, heading, content hashes). Dense search, BM25 and their reciprocal-rank
 fusion run in Milvus.
 
+Milvus keeps a collection on disk "released" (not searchable) until a client loads it: after a
+server restart, and for Milvus Lite in every new process. Opening the store loads it.
+
 Rows are keyed by chunk (source, offsets and a hash of the text), so an update inserts only
 the chunks of new or changed files and deletes the rest after the manifest has switched. A
 reader maps rows to the chunks of its own manifest and ignores any other row, so an update
@@ -13,23 +16,26 @@ that is half-way (or died) never mixes two versions of a document into an answer
 
 Where Milvus runs, by Config.store:
     "milvus"                  a Milvus Lite file, milvus.db, in the index folder
-    path/to/file.db           a Milvus Lite file elsewhere (one process may open it at a time)
+    path/to/file.db           a Milvus Lite file elsewhere, relative to the working directory
+                              (one process may open it at a time)
     http://HOST:19530         a Milvus server (standalone or distributed; Milvus Lite's own
                               `milvus-lite server` too), with Config.milvus_token / $MILVUS_TOKEN
                               and Config.milvus_db
 """
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.errors import MissingDependencyError, RagError
+from rag.errors import MissingDependencyError, StoreError
 from rag.lexical import terms
 from rag.retrieval import RRF_K, Hit, depth_for
 
@@ -44,10 +50,10 @@ MAX_NAME_BYTES = 1000
 # BM25 parameters as in the FAISS folder's bm25s index.
 BM25_K1 = 1.5
 BM25_B = 0.75
-
-
-class StoreError(RagError):
-    """The Milvus store cannot be reached or holds something else than expected."""
+# Seconds a load may take (a large collection on a busy server) before opening gives up.
+LOAD_TIMEOUT = 600
+# Milvus's code for a search or query of a collection that is not loaded.
+NOT_LOADED = 101
 
 
 def uses_milvus(store: str) -> bool:
@@ -55,13 +61,13 @@ def uses_milvus(store: str) -> bool:
 
 
 def milvus_uri(store: str, index_dir: Path) -> str:
-    """The URI to connect to for a Config.store value (a Lite file relative to the index)."""
+    """The URI to connect to for a Config.store value: a Lite file path is taken from the
+    working directory, as manifest_store takes it (config_store makes a manifest's absolute)."""
     if store == LITE_IN_INDEX:
-        return str(Path(index_dir) / LITE_FILE)
+        return str((Path(index_dir) / LITE_FILE).resolve())
     if "://" in store:
         return store
-    path = Path(store).expanduser()
-    return str(path if path.is_absolute() else Path(index_dir) / path)
+    return str(Path(store).expanduser().resolve())
 
 
 def manifest_store(store: str, index_dir: Path) -> str:
@@ -87,7 +93,12 @@ def chunk_key(chunk: Chunk, embedder: str) -> str:
 
 
 def open_chunks(store: str, collection: str, index_dir: Path, config) -> "MilvusChunks":
-    """The collection a Config.store value (or a manifest's record of it) names."""
+    """The collection a Config.store value names, loaded for search.
+
+    Raises:
+        StoreError: the server cannot be reached, the Lite file cannot be opened, or the
+            collection cannot be loaded.
+    """
     return MilvusChunks(milvus_uri(store, index_dir), collection, config.milvus_token, config.milvus_db)
 
 
@@ -151,6 +162,51 @@ def pymilvus():
     return pymilvus
 
 
+def milvus_errors() -> tuple[type, ...]:
+    """What pymilvus raises when Milvus refuses a call or cannot be reached."""
+    import grpc
+
+    return pymilvus().MilvusException, grpc.RpcError, grpc.FutureTimeoutError
+
+
+def what_to_do(uri: str, opening: bool) -> str:
+    if "://" in uri:
+        return (f"check that the Milvus server at {uri} is running and reachable from here, and its token "
+                "(milvus_token or $MILVUS_TOKEN) and database (milvus_db)")
+    if opening:
+        return ("a Milvus Lite file can be open in one process at a time: stop the other (rag serve?) or run a "
+                "Milvus server (`milvus-lite server --data-dir DIR`) and use its URI")
+    return f"if the Milvus Lite file is damaged, delete {uri} and rebuild the index with `rag index --rebuild`"
+
+
+class Holder(logging.Handler):
+    """Keeps the exceptions of the records it is given, and shows none."""
+
+    def __init__(self):
+        super().__init__()
+        self.caught: list[BaseException] = []
+
+    def emit(self, record):
+        if record.exc_info:
+            self.caught.append(record.exc_info[1])
+
+
+@contextmanager
+def held_logs(name: str):
+    """Keeps a library's log records (tracebacks of errors it goes on to report, or that do
+    not matter) from reaching the user's handlers; yields the exceptions they carried."""
+    logger = logging.getLogger(name)
+    handler = Holder()
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.caught
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def connect(uri: str, token: str | None = None, db: str | None = None):
     """One MilvusClient per URI in this process (a Milvus Lite file admits one process)."""
     token = token or os.environ.get("MILVUS_TOKEN") or None
@@ -162,17 +218,35 @@ def connect(uri: str, token: str | None = None, db: str | None = None):
                 options["db_name"] = db
             if "://" not in uri:
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                _clients[key] = pymilvus().MilvusClient(uri, **options)
-            except MissingDependencyError:
-                raise
-            except Exception as exc:
-                lite = "" if "://" in uri else (
-                    "; a Milvus Lite file can be open in one process at a time: stop the other "
-                    "(rag serve?) or run a Milvus server (`milvus-lite server --data-dir DIR`) and use its URI"
-                )
-                raise StoreError(f"cannot open Milvus at {uri}: {exc}{lite}") from exc
+            client = pymilvus().MilvusClient
+            # Milvus Lite logs why it cannot open a file (another process holds it) and
+            # raises an error that does not say; the message here does.
+            with held_logs("milvus_lite.server_manager") as caught:
+                try:
+                    _clients[key] = client(uri, **options)
+                except Exception as exc:
+                    why = "; ".join(map(str, caught)) or str(exc)
+                    raise StoreError(f"cannot open Milvus at {uri}: {why}; {what_to_do(uri, opening=True)}") from exc
     return _clients[key]
+
+
+def reading(what: str):
+    """A MilvusChunks method that reads the collection: what pymilvus raises becomes a
+    StoreError, and a call that finds the collection released since it was opened (by another
+    client, or a restarted server) loads it and runs once more."""
+    def wrap(method):
+        @functools.wraps(method)
+        def read(self, *args, **kwargs):
+            with self.reaching(what):
+                try:
+                    return method(self, *args, **kwargs)
+                except pymilvus().MilvusException as exc:
+                    if exc.code != NOT_LOADED:
+                        raise
+                    self.load()
+                    return method(self, *args, **kwargs)
+        return read
+    return wrap
 
 
 class MilvusChunks:
@@ -188,23 +262,45 @@ class MilvusChunks:
         self.uri = uri
         self.collection = collection
         self.client = connect(uri, token, db)
+        self.load()
+
+    @contextmanager
+    def reaching(self, what: str):
+        """Turns what pymilvus raises into a StoreError that names the store and what to do."""
+        try:
+            yield
+        except milvus_errors() as exc:
+            raise StoreError(f"Milvus at {self.uri} failed to {what} collection {self.collection!r}: {exc}; "
+                             f"{what_to_do(self.uri, opening=False)}") from exc
+
+    def load(self):
+        """Loads the collection for search unless it is loaded, and waits until it is."""
+        with self.reaching("load"):
+            if not self.client.has_collection(self.collection):
+                return
+            from pymilvus.client.types import LoadState
+
+            if self.client.get_load_state(self.collection)["state"] != LoadState.Loaded:
+                log.info("loading Milvus collection %s at %s", self.collection, self.uri)
+                self.client.load_collection(self.collection, timeout=LOAD_TIMEOUT)
 
     def exists(self) -> bool:
-        return self.client.has_collection(self.collection)
+        with self.reaching("look up"):
+            return self.client.has_collection(self.collection)
 
     def dimension(self) -> int | None:
         if not self.exists():
             return None
-        for f in self.client.describe_collection(self.collection)["fields"]:
-            if f["name"] == "vector":
-                return int(f["params"]["dim"])
-        return None
+        with self.reaching("describe"):
+            fields = self.client.describe_collection(self.collection)["fields"]
+        return next((int(f["params"]["dim"]) for f in fields if f["name"] == "vector"), None)
 
     def create(self, dimension: int, replace: bool = False):
         """Makes the collection (dropping one of another dimension, or any when replace)."""
         if self.exists() and (replace or self.dimension() != dimension):
             log.info("dropping Milvus collection %s", self.collection)
-            self.client.drop_collection(self.collection)
+            with self.reaching("drop"):
+                self.client.drop_collection(self.collection)
         if self.exists():
             return
         m = pymilvus()
@@ -229,14 +325,10 @@ class MilvusChunks:
                         params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
         # Milvus Lite's in-process server logs a traceback for a timestamp call it does not
         # implement while a collection is made; the collection is made all the same.
-        server_log = logging.getLogger("grpc._server")
-        level = server_log.level
-        server_log.setLevel(logging.CRITICAL)
-        try:
+        with held_logs("grpc._server"), self.reaching("create"):
             self.client.create_collection(self.collection, schema=schema, index_params=index)
-        finally:
-            server_log.setLevel(level)
 
+    @reading("read the keys of")
     def keys(self) -> set[str]:
         """Every row's key."""
         if not self.exists():
@@ -253,22 +345,25 @@ class MilvusChunks:
         return found
 
     def insert(self, rows: list[dict]):
-        for start in range(0, len(rows), BATCH):
-            self.client.insert(self.collection, rows[start:start + BATCH])
-        if rows:
-            self.flush()
+        with self.reaching("insert into"):
+            for start in range(0, len(rows), BATCH):
+                self.client.insert(self.collection, rows[start:start + BATCH])
+            if rows:
+                self.flush()
 
     def delete(self, keys: list[str]):
-        for start in range(0, len(keys), BATCH):
-            self.client.delete(self.collection, ids=keys[start:start + BATCH])
-        if keys:
-            self.flush()
+        with self.reaching("delete from"):
+            for start in range(0, len(keys), BATCH):
+                self.client.delete(self.collection, ids=keys[start:start + BATCH])
+            if keys:
+                self.flush()
 
     def flush(self):
         """Seals what was written into indexed segments: Milvus Lite otherwise scans unflushed
         rows one by one (18,000 chunks: a BM25 search took 2.6 s before, 0.02 s after)."""
         self.client.flush(self.collection)
 
+    @reading("read vectors from")
     def vectors_by_text(self, text_hashes: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these texts (by text_hash), to reuse instead of embedding again."""
         if not text_hashes or not self.exists():
@@ -282,12 +377,14 @@ class MilvusChunks:
             found.update((r["text_hash"], np.asarray(r["vector"], dtype=np.float32)) for r in rows)
         return found
 
+    @reading("read vectors from")
     def vectors_by_key(self, keys: list[str]) -> dict[str, np.ndarray]:
         if not keys:
             return {}
         rows = self.client.get(self.collection, ids=keys, output_fields=["vector"])
         return {r["key"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
 
+    @reading("search")
     def search(self, query_vector: np.ndarray, query_text: str, limit: int, depth: int):
         """Dense, BM25 and fused rankings.
 

@@ -214,12 +214,12 @@ class Store:
                 store.chunk_vectors = np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
             store._faiss = index
         else:
-            from rag.milvus import open_chunks
+            from rag.milvus import config_store, open_chunks
 
             counts = json.loads((data / "terms.json").read_text(encoding="utf-8"))
             store.term_stats = TermStats(counts["df"], counts["size"])
             store.collection = manifest["collection"]
-            store.milvus = open_chunks(location, store.collection, index_dir, config or Config())
+            store.milvus = open_chunks(config_store(location, index_dir), store.collection, index_dir, config or Config())
         return store
 
 

@@ -14,7 +14,7 @@ from rag import RAG, Config
 from rag.errors import MissingDependencyError
 from rag.evaluation import evaluate, load_questions
 from rag.lexical import terms
-from rag.milvus import MilvusChunks, milvus_uri, store_keys, write_rows
+from rag.milvus import MilvusChunks, config_store, milvus_uri, store_keys, write_rows
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
 
 REPO = Path(__file__).resolve().parent.parent
@@ -142,7 +142,16 @@ def test_a_lite_file_path_is_kept_relative_to_the_index(corpus, tmp_path, fake_c
     build(corpus, tmp_path / "index", config)
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["store"] == "../elsewhere/chunks.db" and manifest["collection"] == "docs"
-    assert milvus_uri(manifest["store"], tmp_path / "index") == str(tmp_path / "index" / "../elsewhere/chunks.db")
+    assert config_store(manifest["store"], tmp_path / "index") == str((tmp_path / "elsewhere" / "chunks.db").resolve())
+
+
+def test_a_relative_lite_file_path_is_taken_from_the_working_directory(corpus, tmp_path, fake_config, monkeypatch):
+    """`store = "mv/milvus.db"` with `--index mv/idx` (the issue's rag.toml): one file, written and read."""
+    monkeypatch.chdir(tmp_path)
+    build(corpus, Path("mv/idx"), fake_config.replace(store="mv/milvus.db"))
+    assert (tmp_path / "mv" / "milvus.db").exists() and not (tmp_path / "mv" / "idx" / "mv").exists()
+    assert json.loads((tmp_path / "mv" / "idx" / "manifest.json").read_text())["store"] == "../milvus.db"
+    assert milvus_uri("mv/milvus.db", Path("mv/idx")) == str(tmp_path / "mv" / "milvus.db")
 
 
 def free_port() -> int:
