@@ -11,6 +11,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install index run test clean corpus-sqlite index-sqlite bench
+.PHONY: corpus-zsh corpus-nut
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,13 @@ bench: index
 # The second evaluation corpus (eval/README.md): SQLite's HTML documentation from Debian.
 corpus-sqlite:
 	bash eval/get_sqlite_docs.sh
+
+# Two more evaluation corpora (eval/README.md): the zsh manual in HTML and NUT's PDF manuals, from Debian.
+corpus-zsh:
+	bash eval/get_zsh_docs.sh
+
+corpus-nut:
+	bash eval/get_nut_docs.sh
 
 index-sqlite: install corpus-sqlite
 	$(BIN)/rag index --corpus corpora/sqlite --index index-sqlite
