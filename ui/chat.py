@@ -8,13 +8,15 @@ from pathlib import Path
 
 from rag import RAG, SUPPORTED_SUFFIXES, RagError
 from rag.documents import upload_name
-from ui.render import answer_html, escape, is_streaming, stopped_html, streaming_html
+from ui.line import Line
+from ui.render import answer_html, escape, is_streaming, stopped_html, streaming_html, waiting_html
 
 log = logging.getLogger(__name__)
 
 # The readers rag has; other uploads are refused by name.
 UPLOAD_TYPES = SUPPORTED_SUFFIXES
 MAX_UPLOADS = 20  # files in one upload; each is also limited by Config.max_file_mb
+WAIT_STEP = 0.5  # seconds between looks at the line while a question waits its turn
 
 
 def message_text(message: dict) -> str:
@@ -40,7 +42,7 @@ def take_question(message: str, chat: list[dict]) -> tuple[str, str, list[dict]]
     return "", question, chat + [{"role": "user", "content": escape(question)}]
 
 
-def respond(rag: RAG, question: str, chat: list[dict], questions: list[str],
+def respond(rag: RAG, question: str, chat: list[dict], questions: list[str], line: Line | None = None,
             **overrides) -> Iterator[tuple[list[dict], list[str]]]:
     """Streams the answer to `question` into the chat, then shows the verified answer with its sources.
 
@@ -49,6 +51,7 @@ def respond(rag: RAG, question: str, chat: list[dict], questions: list[str],
         question: the question (already shown in `chat` by take_question); blank does nothing.
         chat: the conversation as Gradio messages.
         questions: earlier questions of this session, oldest first (for follow-ups).
+        line: where the question waits its turn, shared with the API (None: no wait).
         **overrides: top_k, max_evidence, max_new_tokens, extractive_only for this answer.
 
     Yields:
@@ -63,16 +66,22 @@ def respond(rag: RAG, question: str, chat: list[dict], questions: list[str],
         return chat + [{"role": "assistant", "content": content}], asked
 
     yield showing(streaming_html(""))
-    try:
-        stream = rag.stream(question, history=questions, **overrides)
-        text = ""
-        for piece in stream:
-            text += piece
-            yield showing(streaming_html(text))
-        final = answer_html(stream.answer, turn, rag.document_text)
-    except (RagError, ValueError) as exc:
-        log.warning("could not answer %r: %s", question, exc)
-        final = escape(f"Sorry, I could not answer that: {exc}")
+    with (line or Line(None)).place() as place:
+        shown = None
+        while not place.wait(WAIT_STEP):  # API callers may hold the places
+            if place.ahead != shown:
+                shown = place.ahead
+                yield showing(waiting_html(shown))
+        try:
+            stream = rag.stream(question, history=questions, **overrides)
+            text = ""
+            for piece in stream:
+                text += piece
+                yield showing(streaming_html(text))
+            final = answer_html(stream.answer, turn, rag.document_text)
+        except (RagError, ValueError) as exc:
+            log.warning("could not answer %r: %s", question, exc)
+            final = escape(f"Sorry, I could not answer that: {exc}")
     yield showing(final)
 
 

@@ -121,6 +121,14 @@ def streaming_html(text: str) -> str:
     return f'<div class="rag-answer {STREAMING}"><div class="rag-text">{escape(text)}{CURSOR}</div></div>'
 
 
+def waiting_html(ahead: int) -> str:
+    """In place of the answer while the question waits for a free place (shown as streaming,
+    so the stop button works on it)."""
+    before = f"{ahead} question{'s' if ahead != 1 else ''} before yours" if ahead else "yours is next"
+    return (f'<div class="rag-answer {STREAMING}"><div class="rag-text">'
+            f'<span class="rag-note">Waiting in line: {before}.</span> {CURSOR}</div></div>')
+
+
 def is_streaming(message: str) -> bool:
     return f'class="rag-answer {STREAMING}"' in message
 
