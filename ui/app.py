@@ -1,19 +1,21 @@
 """The web chat: the Gradio page and its wiring, on rag's public API. `rag serve` launches it.
 
 One RAG object (models and index loaded once) serves every visitor; each browser session has
-its own chat and its own list of earlier questions (gr.State) for follow-ups.
+its own chat and its own list of earlier questions (gr.State) for follow-ups. The same server
+speaks the OpenAI Chat Completions API at /v1 (ui/openai_api.py); its questions wait in the
+same line as the chat's. `rag serve --api-only` serves the API alone (serve_api).
 """
 
+import threading
+import time
 from functools import partial
 from types import SimpleNamespace
 
-from rag import RAG, MissingDependencyError
+from rag import RAG, MissingDependencyError, RagError
 from ui import chat as actions
+from ui.line import ANSWERS_AT_ONCE, Line
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-# Two answers at a time: answering is CPU-bound (about 1-2 s on two cores), so a third runs no
-# faster beside them; it waits in line with its position shown, and nobody's page freezes.
-ANSWERS_AT_ONCE = 2
 EXAMPLES = [  # about the default corpus
     "How much did Microsoft invest in OpenAI in 2019?",
     "Who said that the future of AI must be open and grounded in safety?",
@@ -56,12 +58,13 @@ document.addEventListener("click", (event) => {
 </script>"""
 
 
-def build_app(rag: RAG, examples: list[str] = EXAMPLES):
+def build_app(rag: RAG, examples: list[str] = EXAMPLES, line: Line | None = None):
     """The chat page for one shared RAG (a gradio.Blocks, not launched yet).
 
     Args:
         rag: the answerer every session shares.
         examples: questions offered for a click.
+        line: where questions wait their turn, shared with the API (None: only Gradio's queue).
     """
     try:
         import gradio as gr
@@ -70,7 +73,7 @@ def build_app(rag: RAG, examples: list[str] = EXAMPLES):
 
     with gr.Blocks(title="Ask your documents", analytics_enabled=False) as app:
         page = layout(gr, rag, examples)
-        wire_chat(gr, rag, page)
+        wire_chat(gr, rag, page, line)
         wire_documents(gr, rag, page, app)
     return app
 
@@ -114,7 +117,7 @@ def layout(gr, rag: RAG, examples: list[str]) -> SimpleNamespace:
     return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("gr", "rag", "config", "examples")})
 
 
-def wire_chat(gr, rag: RAG, page: SimpleNamespace):
+def wire_chat(gr, rag: RAG, page: SimpleNamespace, line: Line | None = None):
     """Question -> streamed answer, with stop and clear."""
     p = page
 
@@ -124,7 +127,7 @@ def wire_chat(gr, rag: RAG, page: SimpleNamespace):
         return *actions.take_question(message, chat), True, gr.Button(visible=False), gr.Button(visible=True)
 
     def answer(question, chat, asked, k, evidence, tokens, quote_only):
-        yield from actions.respond(rag, question, chat, asked, top_k=int(k), max_evidence=int(evidence),
+        yield from actions.respond(rag, question, chat, asked, line, top_k=int(k), max_evidence=int(evidence),
                                    max_new_tokens=int(tokens), extractive_only=bool(quote_only))
 
     def done(chat):
@@ -187,9 +190,26 @@ def exposed(host: str, share: bool) -> bool:
     return share or host not in LOCAL_HOSTS
 
 
+def start_notes(host: str, port: int, share: bool, auth: tuple[str, str] | None, api_key: str | None,
+                api_only: bool = False) -> list[str]:
+    """What `rag serve` says at start: where the API is, and what is open to whom."""
+    where = "the share link" if share else host
+    notes = []
+    if exposed(host, share) and auth is None and not api_only:
+        notes.append(f"warning: the chat is open to anyone who can reach {where}; "
+                     "add --auth USER:PASSWORD to ask for a login")
+    if auth is not None and not api_key:
+        return notes + ["note: the API at /v1 is off: the chat asks for a login and no --api-key was given"]
+    if exposed(host, share) and not api_key:
+        notes.append(f"warning: the API at /v1 is open to anyone who can reach {where}; "
+                     "add --api-key KEY (or set RAG_API_KEY) to ask for a key")
+    return notes + [f"OpenAI-compatible API: http://{host}:{port}/v1 (model 'rag')"]
+
+
 def serve(rag: RAG, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-          auth: tuple[str, str] | None = None, block: bool = True):
-    """Loads the models, then serves the chat.
+          auth: tuple[str, str] | None = None, block: bool = True, api_key: str | None = None,
+          line: Line | None = None):
+    """Loads the models, then serves the chat, and the OpenAI-compatible API at /v1.
 
     Args:
         rag: the answerer.
@@ -198,10 +218,60 @@ def serve(rag: RAG, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
         auth: (user, password) asked of every visitor (every page, API call and file);
             without it an exposed chat (another host than this machine, or share) is open to all.
         block: wait until the server stops; False returns the running app (tests).
+        api_key: the key /v1 asks for (Bearer token). Without one, /v1 is open, unless `auth`
+            is set: then every /v1 call is refused, since a login guards the page.
+        line: where answers wait their turn, chat and API together (default: ANSWERS_AT_ONCE).
     """
+    from ui.openai_api import api_routes
+
     rag.warm_up()
-    app = build_app(rag).queue(default_concurrency_limit=ANSWERS_AT_ONCE)
+    line = line or Line(ANSWERS_AT_ONCE)
+    routes = api_routes(rag, line, api_key, locked=auth is not None)
+    app = build_app(rag, line=line).queue(default_concurrency_limit=ANSWERS_AT_ONCE)
+    # The API's routes go to the FastAPI app Gradio makes (app_kwargs reach its constructor),
+    # ahead of Gradio's own: one server, one port, and --share carries them too.
     app.launch(server_name=host, server_port=port, share=share, auth=auth, css=CSS, head=HEAD, ssr_mode=False,
-               max_file_size=int(rag.config.max_file_mb * 1_000_000), prevent_thread_lock=not block, quiet=not block)
+               max_file_size=int(rag.config.max_file_mb * 1_000_000), prevent_thread_lock=not block, quiet=not block,
+               app_kwargs={"routes": routes})
     return app
 
+
+class ApiServer:
+    """The API alone (`rag serve --api-only`), served by uvicorn in a thread of this process."""
+
+    def __init__(self, server, thread):
+        self.server = server
+        self.thread = thread
+
+    def close(self):
+        self.server.should_exit = True
+        self.thread.join()
+
+
+def serve_api(rag: RAG, host: str = "127.0.0.1", port: int = 7860, api_key: str | None = None,
+              line: Line | None = None, block: bool = True) -> ApiServer | None:
+    """Loads the models, then serves only the API at /v1 (no page).
+
+    Args:
+        rag, host, port, api_key, line: as for serve.
+        block: wait until the server stops; False returns the running ApiServer (tests).
+    """
+    from ui.openai_api import api_routes  # first: it names the extra if fastapi is missing
+
+    import uvicorn
+    from fastapi import FastAPI
+
+    rag.warm_up()
+    app = FastAPI(routes=api_routes(rag, line or Line(ANSWERS_AT_ONCE), api_key), docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    if block:
+        server.run()
+        return None
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RagError(f"cannot serve the API on {host}:{port}: is the port taken?")
+        time.sleep(0.02)
+    return ApiServer(server, thread)
