@@ -19,7 +19,7 @@ from pathlib import Path
 from rag import RAG, Config
 from rag.embedding import SentenceTransformerEmbedder
 from rag.evaluation import EvalReport, judge, load_questions, percentile
-from rag.generation import TransformersGenerator
+from rag.generation import LlamaCppGenerator
 from rag.lexical import terms
 
 STORES = {
@@ -39,7 +39,7 @@ def main():
     sets = {Path(p).stem: load_questions(p) for p in args.sets}
     questions = [item["question"] for items in sets.values() for item in items]
     embedder = SentenceTransformerEmbedder()
-    generator = TransformersGenerator(Config())
+    generator = LlamaCppGenerator(Config())
     embedder.warm_up()
     generator.warm_up()
     vectors = embedder.embed(questions)

@@ -14,7 +14,7 @@ from rag.config import Config
 from rag.documents import read_document, upload_name
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import DocumentError, RagError
-from rag.generation import Generator, TransformersGenerator
+from rag.generation import Generator, LlamaCppGenerator
 from rag.indexing import IndexReport, Progress, update_index
 from rag.locking import index_lock
 from rag.milvus import config_store
@@ -65,7 +65,7 @@ class RAG:
         self.index_dir = Path(index_dir)
         self.config = config
         self.embedder = embedder or SentenceTransformerEmbedder(config.embedder)
-        self.generator = generator or TransformersGenerator(config)
+        self.generator = generator or LlamaCppGenerator(config)
         self.report: IndexReport | None = None
         self._lock = threading.Lock()
         self._update_lock = threading.Lock()

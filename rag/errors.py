@@ -38,6 +38,10 @@ class ModelNotFoundError(RagError):
     """A model named in the config cannot be found locally."""
 
 
+class GenerationError(RagError):
+    """The generator could not load its model or write a reply."""
+
+
 class MissingDependencyError(RagError, ImportError):
     """An optional package needed for this feature is not installed."""
 

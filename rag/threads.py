@@ -15,9 +15,12 @@ are free now; where /proc/stat cannot be read, the load average decides as befor
 
 import functools
 import os
+import threading
 import time
 
 SAMPLE = 0.05
+# CoreWatch: readings further apart than this are too old to say what runs now.
+STALE_S = 1.0
 
 
 def free_cores() -> int:
@@ -62,6 +65,53 @@ def cpu_ticks() -> tuple[int, int]:
         fields = [int(v) for v in f.readline().split()[1:]]
     # user nice system idle iowait irq softirq steal (guest time is counted in user already)
     return fields[3] + fields[4], sum(fields[:8])
+
+
+def own_ticks() -> int:
+    """CPU ticks this process (every thread of it) has used, from /proc/self/stat."""
+    with open("/proc/self/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+
+
+class CoreWatch:
+    """The cores other processes leave free, measured again at every call.
+
+    The reading covers the time since the previous call (a question's retrieval, say), or a
+    fresh SAMPLE when that is older than STALE_S or unknown. This process's own CPU time is left
+    out: answers running side by side in it share the cores on purpose and do not make the
+    next one use fewer threads.
+
+    Args:
+        cores: the cores this process may use (default: its CPU affinity).
+        read: returns (idle, total, own) ticks so far (default: /proc/stat and /proc/self/stat).
+    """
+
+    def __init__(self, cores: int | None = None, read=None):
+        self.cores = cores or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        self._read = read or (lambda: (*cpu_ticks(), own_ticks()))
+        self._last: tuple[float, tuple[int, int, int]] | None = None
+        self._free = self.cores
+        self._lock = threading.Lock()
+
+    def free(self) -> int:
+        """Cores not busy with other processes' work now: at least one, at most all."""
+        with self._lock:
+            try:
+                now = (time.monotonic(), self._read())
+                if self._last is None or now[0] - self._last[0] > STALE_S:
+                    self._last = now
+                    time.sleep(SAMPLE)
+                    now = (time.monotonic(), self._read())
+            except (OSError, ValueError, IndexError):
+                return self._free
+            (_, (idle0, total0, own0)), (_, (idle1, total1, own1)) = self._last, now
+            if total1 - total0 >= 2 * self.cores:  # enough ticks to tell (10 ms each)
+                others = max(0, (total1 - total0) - (idle1 - idle0) - (own1 - own0))
+                busy = round(self.cores * others / (total1 - total0))
+                self._free = max(1, min(self.cores, self.cores - busy))
+                self._last = now
+            return self._free
 
 
 def blas_limit(threads: int):

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import cli
-from rag.evaluation import evaluate, load_questions
+from rag.evaluation import evaluate, judge, load_questions
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -64,29 +64,33 @@ def test_cli_index_then_ask_json(tmp_path):
     assert result.exit_code != 0 and "rag index" in result.output
 
 
-def test_batched_drafts_match_one_by_one(real_rag):
-    questions = [item["question"] for item in load_questions(REPO / "eval" / "dev_qa.jsonl")]
-    one_by_one = [real_rag.stream(q).result() for q in questions]  # ask batches concurrent callers
-    batched = real_rag.ask_many(questions)
-    assert [a.text for a in batched] == [a.text for a in one_by_one]
-    assert [a.method for a in batched] == [a.method for a in one_by_one]
-    assert any(a.method == "generated" for a in batched)
+def test_questions_answered_side_by_side_are_as_right_as_one_by_one(real_rag, dev_report):
+    # Drafts decoded side by side can differ where two tokens nearly tie (llama.cpp's sums
+    # depend on the batch), so the batch is judged, not compared character by character.
+    items = load_questions(REPO / "eval" / "dev_qa.jsonl")
+    batched = [judge(item, answer) for item, answer in zip(items, real_rag.ask_many([i["question"] for i in items]))]
+    answerable = [j for j in batched if not j.item.get("unanswerable")]
+    assert sum(j.right for j in answerable) >= dev_report.figures()["answered_right_and_cited"] - 1
+    assert sum(j.right for j in batched if j.item.get("unanswerable")) == 3
+    assert any(j.answer.method == "generated" for j in batched)
 
 
 def test_models_can_be_named_by_folder(real_rag, tmp_path):
     """Users with other weights name a local folder; here, the default models' own folders."""
     from rag import RAG, Config
     from rag.embedding import resolve_embedder
-    from rag.generation import TransformersGenerator
-    from rag.gguf import resolve_generator
+    from rag.generation import LlamaCppGenerator
+    from rag.models import resolve_gguf
 
     _, embedder_folder = resolve_embedder("default")
-    _, generator_folder = resolve_generator("default", Config().cache_path)
-    config = Config(embedder=embedder_folder, generator=generator_folder)
+    _, gguf = resolve_gguf("default", Config().cache_path)
+    config = Config(embedder=embedder_folder, generator=str(gguf.parent))  # a folder that holds a GGUF
     shutil.copytree(REPO / "corpus", tmp_path / "corpus")
     rag = RAG.build(tmp_path / "corpus", tmp_path / "index", config)
     assert rag.store.settings["embedder"] == embedder_folder
     answer = rag.ask("Who said that the future of AI must be open and grounded in safety?")
     assert "Nadella" in answer.text
-    reply = "".join(TransformersGenerator(config).stream([{"role": "user", "content": "Say hello."}], 8))
+    reply = "".join(LlamaCppGenerator(config).stream([{"role": "user", "content": "Say hello."}], 8))
     assert reply.strip()
+    assert "".join(LlamaCppGenerator(config.replace(generator=str(gguf))).stream(
+        [{"role": "user", "content": "Say hello."}], 8)) == reply, "the file itself names the same model"

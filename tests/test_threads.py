@@ -32,3 +32,21 @@ def test_free_cores_are_those_left_idle_now(monkeypatch):
         assert 1 <= free_cores()
     finally:
         busy_cores.cache_clear()
+
+
+def test_core_watch_leaves_out_this_process_and_reads_between_calls(monkeypatch):
+    monkeypatch.setattr(threads.time, "sleep", lambda s: None)
+    # (idle, total, own) ticks: 2 cores, 100 ticks a reading.
+    readings = iter([(0, 0, 0), (50, 100, 0),     # first call: half the time busy elsewhere -> 1 free
+                     (50, 200, 100),              # second: all busy, but with this process -> 2 free
+                     (50, 300, 150),              # third: half of it ours, half others' -> 1 free
+                     (50, 301, 150)])             # too few ticks to tell: the last figure stands
+    watch = threads.CoreWatch(cores=2, read=lambda: next(readings))
+    assert [watch.free(), watch.free(), watch.free(), watch.free()] == [1, 2, 1, 1]
+
+
+def test_core_watch_keeps_its_last_figure_when_proc_cannot_be_read():
+    def fail():
+        raise OSError("no /proc")
+
+    assert threads.CoreWatch(cores=4, read=fail).free() == 4
