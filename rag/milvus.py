@@ -150,6 +150,7 @@ def clip(text: str, limit: int) -> str:
 
 _clients: dict[tuple, object] = {}
 _clients_lock = threading.Lock()
+_calling = threading.local()  # .depth: this thread is inside MilvusChunks.reaching
 
 
 def pymilvus():
@@ -191,6 +192,31 @@ class Holder(logging.Handler):
             self.caught.append(record.exc_info[1])
 
 
+class NotWhileCalling(logging.Filter):
+    """Keeps pymilvus's own log lines about a call rag makes (tracebacks and all) off the
+    console: rag reports the call's failure as a StoreError. Other threads' lines pass."""
+
+    def filter(self, record) -> bool:
+        return not getattr(_calling, "depth", 0)
+
+
+def quiet_pymilvus():
+    """pymilvus prints to its own console handlers; they get the filter above (once)."""
+    for name in ("pymilvus", "pymilvus.milvus_client"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, NotWhileCalling) for f in handler.filters):
+                handler.addFilter(NotWhileCalling())
+
+
+@contextmanager
+def calling():
+    _calling.depth = getattr(_calling, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _calling.depth -= 1
+
+
 @contextmanager
 def held_logs(name: str):
     """Keeps a library's log records (tracebacks of errors it goes on to report, or that do
@@ -219,9 +245,10 @@ def connect(uri: str, token: str | None = None, db: str | None = None):
             if "://" not in uri:
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             client = pymilvus().MilvusClient
+            quiet_pymilvus()
             # Milvus Lite logs why it cannot open a file (another process holds it) and
             # raises an error that does not say; the message here does.
-            with held_logs("milvus_lite.server_manager") as caught:
+            with calling(), held_logs("milvus_lite.server_manager") as caught:
                 try:
                     _clients[key] = client(uri, **options)
                 except Exception as exc:
@@ -268,7 +295,8 @@ class MilvusChunks:
     def reaching(self, what: str):
         """Turns what pymilvus raises into a StoreError that names the store and what to do."""
         try:
-            yield
+            with calling():
+                yield
         except milvus_errors() as exc:
             raise StoreError(f"Milvus at {self.uri} failed to {what} collection {self.collection!r}: {exc}; "
                              f"{what_to_do(self.uri, opening=False)}") from exc
