@@ -92,14 +92,25 @@ def chunk_key(chunk: Chunk, embedder: str) -> str:
     return hashlib.sha256(place.encode()).hexdigest()[:32]
 
 
-def open_chunks(store: str, collection: str, index_dir: Path, config) -> "MilvusChunks":
+def open_chunks(store: str, collection: str, index_dir: Path, config, built: bool = False) -> "MilvusChunks":
     """The collection a Config.store value names, loaded for search.
+
+    Args:
+        built: the index in index_dir is on this collection, so it must be there.
 
     Raises:
         StoreError: the server cannot be reached, the Lite file cannot be opened, or the
-            collection cannot be loaded.
+            collection cannot be loaded (or is missing when built).
     """
-    return MilvusChunks(milvus_uri(store, index_dir), collection, config.milvus_token, config.milvus_db)
+    uri = milvus_uri(store, index_dir)
+    if built and "://" not in uri and not Path(uri).exists():
+        raise StoreError(f"the index in {index_dir} is on the Milvus Lite file {uri}, which is missing: put it back, "
+                         "or rebuild the index with `rag index --rebuild`")
+    chunks = MilvusChunks(uri, collection, config.milvus_token, config.milvus_db)
+    if built and not chunks.exists():
+        raise StoreError(f"the index in {index_dir} is on collection {collection!r} in Milvus at {chunks.uri}, which "
+                         "does not hold it (a new or wiped server, a moved file?): rebuild it with `rag index --rebuild`")
+    return chunks
 
 
 def store_keys(store) -> list[str]:

@@ -219,7 +219,8 @@ class Store:
             counts = json.loads((data / "terms.json").read_text(encoding="utf-8"))
             store.term_stats = TermStats(counts["df"], counts["size"])
             store.collection = manifest["collection"]
-            store.milvus = open_chunks(config_store(location, index_dir), store.collection, index_dir, config or Config())
+            store.milvus = open_chunks(config_store(location, index_dir), store.collection, index_dir, config or Config(),
+                                       built=True)
         return store
 
 

@@ -10,6 +10,7 @@ real ones, as the README's commands do).
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -112,6 +113,20 @@ def test_a_collection_released_while_open_is_loaded_again(corpus, tmp_path, fake
     assert chunks.keys() == set(store_keys(rag.store))
 
 
+def test_an_index_whose_collection_or_file_is_gone_says_to_rebuild(corpus, tmp_path, fake_config):
+    config = fake_config.replace(store=str(tmp_path / "a" / "chunks.db"))
+    rag = RAG.build(corpus, tmp_path / "a" / "idx", config, embedder=FakeEmbedder())
+    shutil.copytree(tmp_path / "a" / "idx", tmp_path / "b" / "c" / "idx")  # its "../chunks.db" is not there
+    with pytest.raises(StoreError, match=r"Milvus Lite file .*b/c/chunks.db, which is missing.*rag index --rebuild"):
+        RAG.open(tmp_path / "b" / "c" / "idx", embedder=FakeEmbedder())
+    assert not (tmp_path / "b" / "c" / "chunks.db").exists()
+    rag.store.milvus.client.drop_collection("rag_chunks")  # a wiped server
+    with pytest.raises(StoreError, match=r"collection 'rag_chunks' in Milvus at .*a/chunks.db, which does not hold it"):
+        RAG.open(tmp_path / "a" / "idx", embedder=FakeEmbedder())
+    rebuilt = RAG.build(corpus, tmp_path / "a" / "idx", config, rebuild=True, embedder=FakeEmbedder())
+    assert "ÖBB" in rebuilt.ask(QUESTION, extractive_only=True).text
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -202,8 +217,6 @@ def test_rag_serve_on_a_lite_file_answers_in_a_new_process(corpus, tmp_path):
 @pytest.mark.slow
 def test_readme_at_scale_with_the_real_models_in_new_processes(tmp_path):
     """The issue's commands as a user types them: `rag` itself, the default models and corpus."""
-    import shutil
-
     shutil.copytree(REPO / "corpus", tmp_path / "corpus")
     (tmp_path / "rag.toml").write_text('store = "mv/milvus.db"\n', encoding="utf-8")
 
