@@ -9,7 +9,6 @@ from pathlib import Path
 
 from rag.answer import Answer, Answerer, Options
 from rag.batch import MAX_QUESTION_CHARS
-from rag.coalescing import Coalescer
 from rag.config import Config
 from rag.documents import read_document, upload_name
 from rag.embedding import Embedder, SentenceTransformerEmbedder
@@ -22,12 +21,8 @@ from rag.store import Store, read_manifest
 
 log = logging.getLogger(__name__)
 
-# Questions answered together (ask_many; RAG.ask of several threads): each decoding step reads
-# the model's weights once for all their drafts (prompts of similar length together, within
-# rag/generation.py DECODE_TOKENS). On the dev + extra questions (2 cores, torch): 4 -> 90,
-# 8 -> 120, 16 -> 141, 32 -> 149 questions a minute, against 59 one by one. 24 lets 20 askers
-# share one batch: with 16, the 4 others waited a whole batch (benchmarks/concurrency.py, 20
-# threads: p95 17.2 -> 10.5 s, 112 -> 120 answers a minute).
+# Questions handed to the pipeline together by ask_many: their evidence is found one after the
+# other, then their drafts are written side by side in the generator's slots.
 BATCH_SIZE = 24
 
 
@@ -71,7 +66,6 @@ class RAG:
         self._update_lock = threading.Lock()
         self._store = store
         self._answerer: Answerer | None = None
-        self._coalescer = Coalescer(self._answer_together, BATCH_SIZE)
 
     @classmethod
     def open(cls, index_dir: str | Path = "index", config: Config | None = None, *,
@@ -154,26 +148,14 @@ class RAG:
     def ask(self, question: str, *, history: list[str] | None = None, **overrides) -> Answer:
         """Answers a question. Same arguments as stream.
 
-        Questions that several threads ask at the same time with the same overrides are answered
-        together, their drafts decoded side by side as in ask_many: the same answers, sooner.
+        Threads may ask at the same time: the generator writes their drafts side by side.
         """
         question = check_question(question)
-        options = self.options(**overrides)
-        if options.extractive_only:
-            # Nothing to decode: threads answering on their own keep both cores busy.
-            return AnswerStream(self.answerer.stream(question, history, options)).result()
-        return self._coalescer.submit(options, (question, history))
-
-    def _answer_together(self, options: Options, asked: list[tuple[str, list[str] | None]]) -> list[Answer]:
-        # Each question is embedded on its own, as stream does: vectors of one call for several
-        # texts differ in the last digits, and so would the scores (4 ms a question more).
-        questions = [question for question, _ in asked]
-        return self.answerer.answer_batch(questions, [None] * len(questions), options, [history for _, history in asked])
+        return AnswerStream(self.answerer.stream(question, history, self.options(**overrides))).result()
 
     def ask_many(self, questions: Iterable[str], **overrides) -> list[Answer]:
         """Answers questions in input order: the models load once, every question is embedded
-        in one call, and drafts are generated BATCH_SIZE side by side (the same answers as one
-        by one, at more than twice the rate).
+        in one call, and drafts are written side by side in the generator's slots.
 
         Args:
             questions: the questions.

@@ -85,8 +85,13 @@ class LlamaCppGenerator:
         self.engine()
 
     def engine(self) -> "Engine":
-        """The server for this call: as many threads as cores are free now (rounded down to a
-        power of two, so that few servers are ever started)."""
+        """The server for this call: one that is writing replies now (its slots decode this one
+        alongside them; two servers at once would ask for more threads than there are cores),
+        else one with as many threads as cores are free now (rounded down to a power of two, so
+        that few servers are ever started)."""
+        busy = [engine for engine in self._engines.values() if engine.active]
+        if busy:
+            return busy[0]
         free = self._watch.free()
         threads = 1 << (free.bit_length() - 1)
         with self._loading:
@@ -179,6 +184,8 @@ class Engine:
         except Exception as exc:  # xllamacpp raises plain RuntimeErrors for unreadable files
             raise GenerationError(f"llama.cpp cannot load {path}: {exc}") from exc
         self.threads = threads
+        self.active = 0  # replies being written now
+        self._counting = threading.Lock()
         self._address = self.server.listening_address.rstrip("/")
         self._turn_ends: list[int] | None = None
 
@@ -201,7 +208,9 @@ class Engine:
             finally:
                 chunks.put(done)
 
-        threading.Thread(target=run, name="llama-reply", daemon=True).start()
+        worker = threading.Thread(target=run, name="llama-reply", daemon=True)
+        self.count(+1)
+        worker.start()
         try:
             while (chunk := chunks.get()) is not done:
                 if isinstance(chunk, Exception) or "error" in chunk:
@@ -211,6 +220,14 @@ class Engine:
                         yield text
         finally:
             stop.set()
+            # llama-server stops the reply at its next token; the call must have returned before
+            # the server may be freed (at exit, say).
+            worker.join()
+            self.count(-1)
+
+    def count(self, change: int):
+        with self._counting:
+            self.active += change
 
     def allowed_bias(self, text: str) -> dict[str, float]:
         """logit_bias that lets a reply use only the tokens that spell text's words (and common

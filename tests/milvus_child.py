@@ -17,6 +17,6 @@ def copy_sentence(messages):
 
 if __name__ == "__main__":
     rag.api.SentenceTransformerEmbedder = lambda name: FakeEmbedder()
-    rag.api.TransformersGenerator = lambda config: ScriptedGenerator(copy_sentence)
+    rag.api.LlamaCppGenerator = lambda config: ScriptedGenerator(copy_sentence)
     sys.argv[0] = "rag"
     main()
