@@ -178,6 +178,7 @@ class Engine:
         params.sampling.top_k = 1
         params.warmup = False
         params.ui = False
+        params.cache_ram_mib = 0  # prompts are not cached (see reply), so no copies in memory either
         params.verbosity = -1
         try:
             self.server = xllamacpp.Server(params)
