@@ -43,6 +43,8 @@ test: install $(CHROMIUM)
 # `make bench BENCH_ARGS=--quick` for a two-minute run; --label and --note name the run.
 bench: index
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+	# The generator per model; models not pulled yet (rag models pull NAME) are skipped.
+	$(BIN)/python benchmarks/engines.py --out benchmarks/RESULTS.md
 
 # The second evaluation corpus (eval/README.md): SQLite's HTML documentation from Debian.
 corpus-sqlite:

@@ -141,6 +141,7 @@ def main():
     parser.add_argument("--questions", default="eval/dev_qa.jsonl")
     parser.add_argument("--threads", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--out", help="append the table, dated, to this file (make bench: benchmarks/RESULTS.md)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -150,11 +151,24 @@ def main():
     if args.child:
         print(json.dumps(measure(args.child, args.index, questions, args.threads, args.seconds)))
         return
+    from rag.config import Config
+    from rag.errors import ModelNotFoundError
+    from rag.models import resolve_gguf
+
     rows = []
     for model in args.models.split(","):
+        try:
+            resolve_gguf(model, Config().cache_path)
+        except ModelNotFoundError as exc:
+            print(f"{model}: skipped ({exc})", file=sys.stderr)
+            continue
         rows.append(child(args, model))
         print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(rows))
+    if args.out:
+        with open(args.out, "a", encoding="utf-8") as f:
+            f.write(f"\n## Generator engines, {time.strftime('%Y-%m-%d %H:%M')} (benchmarks/engines.py, "
+                    f"{args.threads} askers for {args.seconds:.0f} s)\n\n{table(rows)}\n")
 
 
 if __name__ == "__main__":
