@@ -14,6 +14,7 @@ server of the same file shares them unless llama.cpp repacks them).
 
 import json
 import logging
+import math
 import queue
 import re
 import threading
@@ -151,6 +152,27 @@ class LlamaCppGenerator:
             return list(pool.map(one, range(len(prompts))))
 
 
+    def choose(self, messages: list[dict], choices: list[str]) -> list[float]:
+        """The probabilities of the reply's first token being each choice, among the choices.
+
+        One prompt read, one token: the choices' tokens get ALLOWED_BOOST (so they fill the
+        top of the distribution whatever else the model prefers) and their log-probabilities
+        come back with the token.
+        """
+        engine = self.engine()
+        ids = [engine.tokenize(choice) for choice in choices]
+        if any(len(i) != 1 for i in ids):
+            raise ValueError(f"each choice must be one token for this model: {choices}")
+        reply = engine.complete({
+            "messages": messages, "max_tokens": 1, "logprobs": True, "top_logprobs": len(choices) + 5,
+            "logit_bias": {str(i[0]): ALLOWED_BOOST for i in ids}})
+        top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        logprob = {entry["id"]: entry["logprob"] for entry in top}
+        weights = [math.exp(logprob.get(i[0], -math.inf)) for i in ids]
+        total = sum(weights)
+        return [w / total for w in weights] if total else [1 / len(choices)] * len(choices)
+
+
 class Engine:
     """One llama-server in this process, with a fixed thread count.
 
@@ -229,6 +251,20 @@ class Engine:
     def count(self, change: int):
         with self._counting:
             self.active += change
+
+    def complete(self, request: dict) -> dict:
+        """One greedy chat completion, whole (not streamed)."""
+        request = {**request, "temperature": 0.0, "cache_prompt": False}
+        self.count(+1)
+        try:
+            reply = self.server.handle_chat_completions(request)
+        except Exception as exc:  # xllamacpp raises plain errors for malformed requests
+            raise GenerationError(f"the generator failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.count(-1)
+        if "error" in reply:
+            raise GenerationError(f"the generator failed: {error_text(reply)}")
+        return reply
 
     def allowed_bias(self, text: str) -> dict[str, float]:
         """logit_bias that lets a reply use only the tokens that spell text's words (and common

@@ -85,3 +85,14 @@ def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(GenerationError, match="broken.gguf"):
         LlamaCppGenerator(Config(generator=str(bad))).warm_up()
+
+
+def test_the_model_chooses_among_numbered_passages(generator):
+    messages = [{"role": "user", "content": (
+        "Passages:\n[1] The Eiffel Tower is in Paris.\n[2] Microsoft invested $1 billion in OpenAI in 2019.\n"
+        "\nQuestion: How much did Microsoft invest in OpenAI?\n"
+        "Which passage answers the question? Reply with its number, or 0 if none does.")}]
+    odds = generator.choose(messages, ["0", "1", "2"])
+    assert len(odds) == 3 and abs(sum(odds) - 1) < 1e-6
+    with pytest.raises(ValueError, match="one token"):
+        generator.choose(messages, ["none of them", "1"])

