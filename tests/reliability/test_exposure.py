@@ -65,7 +65,8 @@ def test_an_exposed_chat_without_a_login_prints_a_warning_at_start(monkeypatch, 
     result = CliRunner().invoke(cli, ["serve", *args])
     assert result.exit_code == 0, result.output
     assert ("warning: the chat is open to anyone" in result.stderr) == warned
-    assert "add --auth USER:PASSWORD" in result.stderr if warned else result.stderr == ""
+    assert "add --auth USER:PASSWORD" in result.stderr if warned else "warning" not in result.stderr
+    assert "/v1" in result.stderr, "where the OpenAI-compatible API is (or that it is off) is said too"
     assert launched["auth"] == (("alice", "pw") if "--auth" in args else None)
 
 
