@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install index run test clean corpus-sqlite index-sqlite bench
-.PHONY: corpus-zsh corpus-nut
+.PHONY: corpus-zsh corpus-nut index-zsh index-nut
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,19 +46,25 @@ bench: index
 	# The generator per model; models not pulled yet (rag models pull NAME) are skipped.
 	$(BIN)/python benchmarks/engines.py --out benchmarks/RESULTS.md
 
-# The second evaluation corpus (eval/README.md): SQLite's HTML documentation from Debian.
+# Evaluation corpora from Debian's documentation packages (eval/README.md): SQLite's HTML
+# documentation, the zsh manual in HTML, NUT's PDF manuals.
 corpus-sqlite:
-	bash eval/get_sqlite_docs.sh
+	bash eval/get_debian_docs.sh sqlite sqlite3-doc usr/share/doc/sqlite3 html
 
-# Two more evaluation corpora (eval/README.md): the zsh manual in HTML and NUT's PDF manuals, from Debian.
 corpus-zsh:
-	bash eval/get_zsh_docs.sh
+	bash eval/get_debian_docs.sh zsh zsh-doc usr/share/doc/zsh-common/html html
 
 corpus-nut:
-	bash eval/get_nut_docs.sh
+	bash eval/get_debian_docs.sh nut nut-doc usr/share/doc/nut-doc/pdf pdf
 
 index-sqlite: install corpus-sqlite
 	$(BIN)/rag index --corpus corpora/sqlite --index index-sqlite
+
+index-zsh: install corpus-zsh
+	$(BIN)/rag index --corpus corpora/zsh --index index-zsh
+
+index-nut: install corpus-nut
+	$(BIN)/rag index --corpus corpora/nut --index index-nut
 
 clean:
 	rm -rf $(VENV) index/manifest.json index/data-* .pytest_cache
