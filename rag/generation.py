@@ -17,6 +17,7 @@ import logging
 import math
 import queue
 import re
+import secrets
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -200,6 +201,10 @@ class Engine:
         params.sampling.top_k = 1
         params.warmup = False
         params.ui = False
+        # llama-server also listens on a port of 127.0.0.1, which rag uses only to tokenise: a
+        # key of this process's own keeps other local users off the model.
+        self._key = secrets.token_hex(16)
+        params.api_keys = [self._key]
         params.cache_ram_mib = 0  # prompts are not cached (see reply), so no copies in memory either
         params.verbosity = -1
         try:
@@ -291,12 +296,14 @@ class Engine:
         return [t if isinstance(t, int) else t["id"] for t in reply["tokens"]]
 
     def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self._address + path, timeout=30) as response:
-            return json.loads(response.read())
+        return self.call(urllib.request.Request(self._address + path))
 
     def post(self, path: str, body: dict) -> dict:
-        request = urllib.request.Request(self._address + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
+        return self.call(urllib.request.Request(self._address + path, data=json.dumps(body).encode(),
+                                                headers={"Content-Type": "application/json"}))
+
+    def call(self, request: urllib.request.Request) -> dict:
+        request.add_header("Authorization", f"Bearer {self._key}")
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 

@@ -96,3 +96,16 @@ def test_the_model_chooses_among_numbered_passages(generator):
     assert len(odds) == 3 and abs(sum(odds) - 1) < 1e-6
     with pytest.raises(ValueError, match="one token"):
         generator.choose(messages, ["none of them", "1"])
+
+
+def test_the_servers_local_port_answers_only_to_this_process(generator):
+    import urllib.error
+    import urllib.request
+
+    engine = generator.engine()
+    assert engine.tokenize("hello world")
+    request = urllib.request.Request(engine._address + "/tokenize", data=b'{"content": "hello"}',
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
