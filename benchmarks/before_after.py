@@ -10,7 +10,6 @@ after a change on the same machine in one run (git worktree add /tmp/before COMM
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time

@@ -37,6 +37,9 @@ SLOTS = 4
 # Added to the logits of the tokens a restricted reply may use: with greedy decoding that makes
 # the best allowed token win, as a mask would (logits spread over far less than this).
 ALLOWED_BOOST = 100.0
+# Every request: greedy, and the prompt read whole (a cached prompt start gave other greedy
+# tokens than a fresh read for 10 of 26 prompts: benchmarks/README.md).
+GREEDY = {"temperature": 0.0, "cache_prompt": False}
 # Special tokens that end a turn in common chat templates, allowed besides the model's eos.
 TURN_ENDS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<|endoftext|>", "<end_of_turn>")
 
@@ -197,8 +200,6 @@ class Engine:
         for cpu in (params.cpuparams, params.cpuparams_batch):
             cpu.n_threads = threads
             cpu.poll = 0  # no spinning between steps: a waiting thread leaves the core to others
-        params.sampling.temp = 0.0
-        params.sampling.top_k = 1
         params.warmup = False
         params.ui = False
         # llama-server also listens on a port of 127.0.0.1, which rag uses only to tokenise: a
@@ -219,7 +220,7 @@ class Engine:
 
     def reply(self, request: dict) -> Iterator[str]:
         """Streams the text of one greedy chat completion; closing the iterator stops it."""
-        request = {**request, "stream": True, "temperature": 0.0, "stop": [STOP_TEXT], "cache_prompt": False}
+        request = {**request, **GREEDY, "stream": True, "stop": [STOP_TEXT]}
         chunks: queue.Queue = queue.Queue()
         stop = threading.Event()
         done = object()
@@ -259,7 +260,7 @@ class Engine:
 
     def complete(self, request: dict) -> dict:
         """One greedy chat completion, whole (not streamed)."""
-        request = {**request, "temperature": 0.0, "cache_prompt": False}
+        request = {**request, **GREEDY}
         self.count(+1)
         try:
             reply = self.server.handle_chat_completions(request)

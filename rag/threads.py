@@ -23,9 +23,14 @@ SAMPLE = 0.05
 STALE_S = 1.0
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def free_cores() -> int:
     """Cores not busy now, at least one, at most all of them (measured once per process)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     return max(1, min(cores, cores - busy_cores(cores)))
 
 
@@ -88,7 +93,7 @@ class CoreWatch:
     """
 
     def __init__(self, cores: int | None = None, read=None):
-        self.cores = cores or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        self.cores = cores or usable_cores()
         self._read = read or (lambda: (*cpu_ticks(), own_ticks()))
         self._last: tuple[float, tuple[int, int, int]] | None = None
         self._free = self.cores

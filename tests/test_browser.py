@@ -5,10 +5,11 @@
 
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_port
 
 from rag import RAG
 from ui.app import serve
@@ -33,12 +34,6 @@ WATCH_STREAM = """() => {
 }"""
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

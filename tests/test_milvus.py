@@ -2,10 +2,8 @@
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from rag.evaluation import evaluate, load_questions
 from rag.lexical import terms
 from rag.milvus import MilvusChunks, config_store, milvus_uri, store_keys, write_rows
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
+from tests.ports import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -154,12 +153,6 @@ def test_a_relative_lite_file_path_is_taken_from_the_working_directory(corpus, t
     assert milvus_uri("mv/milvus.db", Path("mv/idx")) == str(tmp_path / "mv" / "milvus.db")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def milvus_server(tmp_path):
     """Milvus Lite's gRPC server on 127.0.0.1 (the URI path a Milvus cluster takes)."""
@@ -170,15 +163,7 @@ def milvus_server(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the Milvus Lite server did not start")
-                time.sleep(0.2)
+        wait_for_port(port, server)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()

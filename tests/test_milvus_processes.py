@@ -11,10 +11,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +23,7 @@ from rag import RAG
 from rag.errors import StoreError
 from rag.milvus import store_keys
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
+from tests.ports import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION = "Who runs the Nightjet network?"
@@ -125,24 +124,6 @@ def test_an_index_whose_collection_or_file_is_gone_says_to_rebuild(corpus, tmp_p
         RAG.open(tmp_path / "a" / "idx", embedder=FakeEmbedder())
     rebuilt = RAG.build(corpus, tmp_path / "a" / "idx", config, rebuild=True, embedder=FakeEmbedder())
     assert "ÖBB" in rebuilt.ask(QUESTION, extractive_only=True).text
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nothing listens on port {port}: {process.args}")
-            time.sleep(0.2)
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 server on 127.0.0.1, on the fake models."""
 
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -18,6 +17,7 @@ from rag import RAG, Config
 from rag.cli import cli
 from tests.conftest import copy_sentence, write_corpus
 from tests.fakes import FakeEmbedder, ScriptedGenerator
+from tests.ports import free_port
 from ui.app import serve, serve_api, start_notes
 from ui.line import Line
 from ui.openai_api import api_routes
@@ -39,12 +39,6 @@ class Generator(ScriptedGenerator):
     def stream(self, messages, max_new_tokens, vocabulary=None):
         self.budgets.append(max_new_tokens)
         return super().stream(messages, max_new_tokens, vocabulary)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 page, API call and file, Gradio's file routes serving no corpus file or file outside, uploads
 landing sanitised inside the corpus, and HTML from documents or questions shown as text."""
 
-import socket
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ from rag.cli import cli
 from rag.documents import upload_name
 from tests.conftest import copy_sentence, write_corpus
 from tests.fakes import FakeEmbedder, ScriptedGenerator
+from tests.ports import free_port
 from ui import chat as actions
 from ui.app import serve
 from ui.render import answer_html
@@ -20,12 +20,6 @@ from ui.render import answer_html
 LOGIN = ("alice", "correct horse battery")
 SECRET = "The launch code for project Kestrel is 7-7-3-1."
 XSS = '<img src=x onerror="alert(1)">'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
