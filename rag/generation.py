@@ -155,7 +155,6 @@ class LlamaCppGenerator:
         with ThreadPoolExecutor(max_workers=min(len(prompts), self.slots)) as pool:
             return list(pool.map(one, range(len(prompts))))
 
-
     def choose(self, messages: list[dict], choices: list[str]) -> list[float]:
         """The probabilities of the reply's first token being each choice, among the choices.
 
