@@ -2,7 +2,10 @@
 
 import socket
 import subprocess
+import sys
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -22,3 +25,18 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"nothing listens on port {port}: {process.args}")
             time.sleep(0.2)
+
+
+@contextmanager
+def milvus_lite_server(data_dir: Path, port: int):
+    """`milvus-lite server --data-dir DIR` on 127.0.0.1 (the README's small Milvus server, the URI
+    path a Milvus cluster takes); yields its URI and stops it on exit."""
+    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -14,7 +14,7 @@ from rag.evaluation import evaluate, load_questions
 from rag.lexical import terms
 from rag.milvus import MilvusChunks, config_store, milvus_uri, store_keys, write_rows
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
-from tests.ports import free_port, wait_for_port
+from tests.ports import free_port, milvus_lite_server
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -156,18 +156,8 @@ def test_a_relative_lite_file_path_is_taken_from_the_working_directory(corpus, t
 @pytest.fixture
 def milvus_server(tmp_path):
     """Milvus Lite's gRPC server on 127.0.0.1 (the URI path a Milvus cluster takes)."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "server"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with milvus_lite_server(tmp_path / "server", free_port()) as uri:
+        yield uri
 
 
 def test_milvus_server_uri_builds_updates_and_answers(corpus, tmp_path, fake_config, milvus_server):

@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from rag import RAG
 from rag.errors import StoreError
 from rag.milvus import store_keys
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
-from tests.ports import free_port, wait_for_port
+from tests.ports import free_port, milvus_lite_server, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION = "Who runs the Nightjet network?"
@@ -124,20 +123,6 @@ def test_an_index_whose_collection_or_file_is_gone_says_to_rebuild(corpus, tmp_p
         RAG.open(tmp_path / "a" / "idx", embedder=FakeEmbedder())
     rebuilt = RAG.build(corpus, tmp_path / "a" / "idx", config, rebuild=True, embedder=FakeEmbedder())
     assert "ÖBB" in rebuilt.ask(QUESTION, extractive_only=True).text
-
-
-@contextmanager
-def milvus_lite_server(data_dir: Path, port: int):
-    """`milvus-lite server --data-dir DIR` (the README's small Milvus server), stopped on exit."""
-    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_an_index_moved_to_a_milvus_server_is_asked_after_a_restart_and_a_release(corpus, tmp_path):
