@@ -2,13 +2,15 @@
 
 For each question of the sets given (fit parts only), the pipeline's candidates (distinct units,
 best first) are shown to the model, which is asked which one answers, or none (one prompt, one
-token: LlamaCppGenerator.choose reads its probabilities of "0" ... "k"). Totals per set: of the answerable questions,
+token: LlamaCppGenerator.choose reads its probabilities of "0" ... "k"). With --each, each candidate is
+shown apart with "does the passage answer the question? yes or no" and its probability of yes is its odds. Totals per set: of the answerable questions,
 how often a unit that holds the answer (benchmarks/fit_evidence.py labels) is among those shown,
 is the pipeline's best, is the model's pick; and, for thresholds on the model's "none" probability
 and the pipeline's confidence, the right abstentions and false abstentions. With --rows FILE, one
 JSON line per question (id, labels, odds, none, confidence) for fitting.
 
     .venv/bin/python benchmarks/fit_judging.py --generator qwen2.5-coder-0.5b index:eval/fresh_fit.jsonl
+    .venv/bin/python benchmarks/fit_judging.py --each --rows /tmp/each.jsonl --generator qwen2.5-coder-0.5b index:eval/fresh_fit.jsonl
 """
 
 import argparse
@@ -16,6 +18,7 @@ import json
 from dataclasses import dataclass
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from fit_evidence import holds_answer
 
@@ -29,6 +32,8 @@ from rag.evidence import Evidence, bare_heading
 # lengthens the prompt the model must read (about 160 tokens/s for Qwen 0.5B on 2 cores).
 CANDIDATES = 6
 PASSAGE_CHARS = 400
+POINTWISE = ("Passage: {passage}\n\nQuestion: {question}\n\n"
+             "Does the passage answer the question? Reply Yes or No.")
 PROMPT = ("Passages:\n{passages}\n\nQuestion: {question}\n\n"
           "Which passage answers the question? Reply with its number only, or 0 if none of them answers it.")
 
@@ -80,12 +85,30 @@ def judge(generator, question: str, candidates: list[Evidence]) -> Verdict:
     return Verdict(shown, tuple(odds[1:]), odds[0])
 
 
+def judge_each(generator, question: str, candidates: list[Evidence], count: int = CANDIDATES) -> Verdict:
+    """Asks the model of each of the first CANDIDATES units apart whether it answers the question
+    (one prompt a unit, read side by side in the server's slots). none is 1 minus the best yes."""
+    shown = tuple(candidates[:count])
+    if not shown:
+        return Verdict((), (), 1.0)
+
+    def yes(evidence: Evidence) -> float:
+        content = POINTWISE.format(passage=passage(evidence), question=question)
+        return generator.choose([{"role": "user", "content": content}], ["Yes", "No"])[0]
+
+    with ThreadPoolExecutor(max_workers=len(shown)) as pool:
+        odds = tuple(pool.map(yes, shown))
+    return Verdict(shown, odds, 1 - max(odds))
+
+
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("sets", nargs="+", help="INDEX:QUESTIONS pairs (fit parts only)")
     parser.add_argument("--generator", default="default")
     parser.add_argument("--rows", help="write one JSON line per question here")
+    parser.add_argument("--candidates", type=int, default=CANDIDATES, help="with --each: candidates judged")
+    parser.add_argument("--each", action="store_true", help="ask of each candidate apart (yes or no)")
     args = parser.parse_args()
     out = open(args.rows, "w", encoding="utf-8") if args.rows else None
     for pair in args.sets:
@@ -97,14 +120,17 @@ def main():
             evidence, answerable = answerer.find_evidence(item["question"], item["question"], rag.options(), {})
             candidates = distinct(e for e in evidence if not e.left_out)
             start = time.perf_counter()
-            verdict = judge(rag.generator, item["question"], candidates)
+            verdict = (judge_each(rag.generator, item["question"], candidates, args.candidates) if args.each
+                       else judge(rag.generator, item["question"], candidates))
             times.append(time.perf_counter() - start)
             labels = [holds_answer(item, e.unit) for e in verdict.shown]
             row = {"id": item["id"], "unanswerable": bool(item.get("unanswerable")), "labels": labels,
-                   "odds": verdict.odds, "none": verdict.none, "confidence": answerable.confidence}
+                   "odds": verdict.odds, "none": verdict.none, "confidence": answerable.confidence,
+                   "set": path}
             rows.append(row)
             if out:
                 out.write(json.dumps(row) + "\n")
+                out.flush()
         report(path, args.generator, rows, times)
 
 
