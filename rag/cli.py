@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from rag import __version__
-from rag.config import Config
+from rag.config import PROFILES, Config
 from rag.errors import RagError
 
 DEFAULT_CONFIG = "rag.toml"
@@ -26,12 +26,12 @@ def quiet_libraries():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def load_config(path: str | None) -> Config:
+def load_config(path: str | None, profile: str | None = None) -> Config:
     if path:
-        return Config.from_file(path)
+        return Config.from_file(path, profile)
     if Path(DEFAULT_CONFIG).is_file():
-        return Config.from_file(DEFAULT_CONFIG)
-    return Config()
+        return Config.from_file(DEFAULT_CONFIG, profile)
+    return Config.for_profile(profile or "default")
 
 
 class Progress:
@@ -58,9 +58,12 @@ class Progress:
 @click.version_option(__version__, prog_name="rag")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help=f"TOML file of Config settings (default: ./{DEFAULT_CONFIG} if present).")
+@click.option("--profile", type=click.Choice(list(PROFILES)),
+              help="fast (quotes only), default (SmolLM2 drafts) or accurate (Qwen2.5-Coder-1.5B drafts, "
+              "about 5x as slow). Config: profile.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the pipeline does.")
 @click.pass_context
-def cli(ctx, config_path, verbose):
+def cli(ctx, config_path, profile, verbose):
     """Answer questions from a folder of documents, with citations, offline."""
     # The level goes on the handler too: bm25s sets its own logger to DEBUG when imported.
     handler = logging.StreamHandler()
@@ -68,7 +71,7 @@ def cli(ctx, config_path, verbose):
     logging.basicConfig(level=handler.level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     quiet_libraries()
     try:
-        ctx.obj = load_config(config_path)
+        ctx.obj = load_config(config_path, profile)
     except RagError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -15,6 +15,16 @@ DEFAULT_MODEL = "default"
 # Settings that shape the stored index: changing one means rebuilding it.
 INDEX_FIELDS = ("embedder", "chunk_chars", "chunk_overlap")
 
+# Named trade-offs between speed and answers: the settings each one sets, before a user's own
+# (README "Profiles" gives their measured figures side by side). fast quotes the best evidence
+# and writes nothing; default drafts with SmolLM2-135M; accurate drafts with Qwen2.5-Coder-1.5B
+# (`rag models pull qwen2.5-coder-1.5b` first), about five times as slow.
+PROFILES = {
+    "fast": {"extractive_only": True},
+    "default": {},
+    "accurate": {"generator": "qwen2.5-coder-1.5b"},
+}
+
 
 @dataclass(frozen=True)
 class Config:
@@ -119,6 +129,18 @@ class Config:
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         return Path(base) / "rag"
 
+    @classmethod
+    def for_profile(cls, profile: str, **settings) -> "Config":
+        """The Config of a named profile (PROFILES), with `settings` on top.
+
+        Args:
+            profile: "fast", "default" or "accurate".
+            **settings: Config fields that override the profile's.
+        """
+        if profile not in PROFILES:
+            raise ConfigError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+        return cls(**{**PROFILES[profile], **settings})
+
     def replace(self, **changes) -> "Config":
         """Returns a copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -135,24 +157,26 @@ class Config:
         return {name: getattr(self, name) for name in INDEX_FIELDS}
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Config":
-        """Reads a TOML file whose keys are Config fields.
+    def from_file(cls, path: str | Path, profile: str | None = None) -> "Config":
+        """Reads a TOML file whose keys are Config fields, and optionally `profile`.
 
         Args:
             path: the file, e.g. rag.toml.
+            profile: a profile that replaces the file's own (the command line's --profile).
 
         Returns:
-            The Config, with defaults for keys the file leaves out.
+            The Config: the file's settings over its profile's (else "default"), over the defaults.
         """
         path = Path(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        named = data.pop("profile", "default")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(
-                f"unknown setting(s) in {path}: {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                f"unknown setting(s) in {path}: {', '.join(unknown)}; known: profile, {', '.join(sorted(known))}"
             )
-        return cls(**data)
+        return cls.for_profile(profile or named, **data)

@@ -141,3 +141,15 @@ def test_killed_run_resumes_to_the_same_answers(real_rag, tmp_path):
     subprocess.run(command + ["-o", str(killed), "--resume"], check=True, env=env, capture_output=True)
     key = lambda path: [(r["id"], r["answer"], r["abstained"]) for r in rows_of(path.read_text())]
     assert key(killed) == key(clean)
+
+
+def test_cli_profile_reaches_the_answerer(fake_rag, monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr("rag.cli.open_rag", lambda index_dir, config: seen.append(config) or fake_rag)
+    monkeypatch.chdir(tmp_path)  # no rag.toml here
+    result = CliRunner().invoke(cli, ["--profile", "fast", "batch", "-", "-o", str(tmp_path / "a.jsonl")],
+                                input="What does the waggle dance point to?\n")
+    assert result.exit_code == 0, result.output
+    assert seen[0].extractive_only
+    result = CliRunner().invoke(cli, ["--profile", "fastest", "batch", "-"], input="Why?\n")
+    assert result.exit_code != 0 and "fastest" in result.output

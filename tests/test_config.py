@@ -33,3 +33,18 @@ def test_config_file_sets_fields_and_rejects_unknown_keys(tmp_path):
 def test_config_is_frozen():
     with pytest.raises(AttributeError):
         Config().top_k = 3
+
+
+def test_a_profile_sets_its_settings_and_the_users_own_win(tmp_path):
+    assert Config.for_profile("fast").extractive_only
+    assert Config.for_profile("accurate").generator == "qwen2.5-coder-1.5b"
+    assert Config.for_profile("default") == Config()
+    path = tmp_path / "rag.toml"
+    path.write_text('profile = "accurate"\ngenerator = "/models/mine.gguf"\n')
+    assert Config.from_file(path).generator == "/models/mine.gguf"
+    path.write_text('profile = "fast"\ntop_k = 4\n')
+    config = Config.from_file(path)
+    assert config.extractive_only and config.top_k == 4
+    assert not Config.from_file(path, profile="default").extractive_only  # the command line's --profile wins
+    with pytest.raises(ConfigError, match="fastest"):
+        Config.for_profile("fastest")
