@@ -28,6 +28,9 @@ ABBREVIATIONS = {
 ANAPHOR = re.compile(r"^\W*(it|its|this|these|that|those|they|their|such|he|she|his|her)\b", re.IGNORECASE)
 # A declaration line in reference docs: "void sqlite3_interrupt(sqlite3*);", "int f(int x)".
 DECLARATION = re.compile(r"\w\s*\([^()]*\)\s*;?\s*$")
+# A table of contents' dot leaders ("3.5.1 Indenting . . . . . . 12"): such a line points to a
+# passage and answers nothing, yet its few words match questions well (PDF manuals).
+DOT_LEADERS = re.compile(r"(?:\.\s?){8,}")
 MAX_HEADING_WORDS = 14
 MAX_UNIT_CHARS = 1000
 LEAD_IN_REACH = 400
@@ -69,9 +72,9 @@ class Unit:
 
     @property
     def is_evidence(self) -> bool:
-        """Whether the unit can answer anything: headings are context, and a lead-in
-        ("Key dynamics:") says nothing until its items do."""
-        return self.kind != HEADING and not self.is_lead_in
+        """Whether the unit can answer anything: headings are context, a lead-in ("Key
+        dynamics:") says nothing until its items do, and a contents line only points."""
+        return self.kind != HEADING and not self.is_lead_in and not DOT_LEADERS.search(self.text)
 
     @property
     def full_text(self) -> str:

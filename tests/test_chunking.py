@@ -106,3 +106,13 @@ def test_a_short_lead_in_keeps_the_sentence_before_as_context():
     assert item.lead_in == "Key concerns include:"
     assert item.context == "Regulators are watching the deal closely."
     assert "Regulators" not in item.full_text
+
+
+def test_a_contents_line_is_not_evidence_but_a_sentence_with_an_ellipsis_is():
+    text = ("Contents\n5.4.3 Command limitations . . . . . . . . . . . . . . . . 41\n"
+            "5.4.4 Wire format ..................... 42\n\n"
+            "The server must always check driver sockets... then it waits for data. It reads one line at a time.")
+    units = split_units("guide.pdf", text)
+    evidence = [u.text for u in units if u.is_evidence]
+    assert not any("limitations" in t or "Wire format" in t for t in evidence)
+    assert any(t.startswith("The server must always check") for t in evidence)
