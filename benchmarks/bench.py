@@ -106,8 +106,8 @@ def warm(index: str, questions: list[str]) -> tuple[list[tuple[str, str, str]], 
 def indexing(copies: int) -> list[tuple[str, str, str]]:
     from rag import RAG, Config
     from rag.api import indexing_embedder
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.evidence import unit_text
+    from rag.models.embedding import SentenceTransformerEmbedder
+    from rag.answering.evidence import unit_text
 
     config = Config(extractive_only=True)
     embedder = SentenceTransformerEmbedder(config.embedder)
@@ -130,7 +130,7 @@ def indexing(copies: int) -> list[tuple[str, str, str]]:
         bare = time.perf_counter() - start
         # The same build through the int8 embedder that builds of INT8_FROM texts or more use
         # (rag/quantized.py); its one-time export is made before the clock starts.
-        import rag.quantized as quantized
+        import rag.models.quantized as quantized
 
         threshold, quantized.INT8_FROM = quantized.INT8_FROM, 0
         try:
@@ -168,8 +168,8 @@ def scale_row(size: int) -> dict:
 
     from rag.chunking import Chunk
     from rag.lexical import terms
-    from rag.retrieval import Retriever
-    from rag.store import Store
+    from rag.stores.folder import Retriever
+    from rag.stores.store import Store
 
     rng = random.Random(size)
     vocabulary = sorted({w for p in (ROOT / "corpus").glob("*.txt") for w in p.read_text(encoding="utf-8").split()})

@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 
 from rag import RAG, Config
-from rag.abstention import FEATURES
+from rag.answering.abstention import FEATURES
 from rag.evaluation import load_questions
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from rag import RAG, Config
 from rag.evaluation import contains_phrase, load_questions, source_matches
-from rag.evidence import FEATURES, MISMATCH_FACTOR, score
+from rag.answering.evidence import FEATURES, MISMATCH_FACTOR, score
 
 
 def holds_answer(item: dict, unit) -> bool:

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from rag import RAG, Config
-from rag.embedding import SentenceTransformerEmbedder
+from rag.models.embedding import SentenceTransformerEmbedder
 from rag.evaluation import EvalReport, judge, load_questions, percentile
-from rag.generation import LlamaCppGenerator
+from rag.models.generation import LlamaCppGenerator
 from rag.lexical import terms
 
 STORES = {

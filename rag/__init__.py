@@ -26,13 +26,13 @@ from rag.errors import (
 )
 
 if TYPE_CHECKING:
-    from rag.answer import Answer, Citation
+    from rag.answering.answer import Answer, Citation
     from rag.api import RAG, AnswerStream
     from rag.indexing import IndexReport
 
 # Imported on first use (PEP 562): they bring in numpy, a fifth of a second that `import rag`
 # and `rag --help` do not need.
-LAZY = {"Answer": "rag.answer", "Citation": "rag.answer", "RAG": "rag.api", "AnswerStream": "rag.api",
+LAZY = {"Answer": "rag.answering.answer", "Citation": "rag.answering.answer", "RAG": "rag.api", "AnswerStream": "rag.api",
         "IndexReport": "rag.indexing"}
 
 __all__ = [

@@ -7,17 +7,17 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rag.answer import Answer, Answerer, Options
+from rag.answering.answer import Answer, Answerer, Options
 from rag.batch import MAX_QUESTION_CHARS
 from rag.config import Config
 from rag.documents import read_document, upload_name
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.models.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import DocumentError, RagError
-from rag.generation import Generator, LlamaCppGenerator
+from rag.models.generation import Generator, LlamaCppGenerator
 from rag.indexing import IndexReport, Progress, update_index
 from rag.locking import index_lock
-from rag.milvus import config_store
-from rag.store import Store, read_manifest
+from rag.stores.milvus import config_store
+from rag.stores.store import Store, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -252,12 +252,12 @@ def indexing_embedder(config: Config, embedder: Embedder) -> Embedder:
     """The embedder, spread over Ray workers when Config.ray says so (rag/ray_embedding.py), or
     with an int8 copy for large builds when Config.int8_indexing does (rag/quantized.py)."""
     if config.ray:
-        from rag.embedding import resolve_embedder
-        from rag.ray_embedding import RayEmbedder
+        from rag.models.embedding import resolve_embedder
+        from rag.models.ray_embedding import RayEmbedder
 
         return RayEmbedder(embedder, resolve_embedder(config.embedder)[1], config.ray, config.ray_actors, config.ray_batch)
     if config.int8_indexing:
-        from rag.quantized import int8_embedder
+        from rag.models.quantized import int8_embedder
 
         return int8_embedder(embedder, config.cache_path)
     return embedder

@@ -12,10 +12,10 @@ import numpy as np
 from rag.chunking import Chunk, Unit, make_chunks, split_units
 from rag.config import Config
 from rag.documents import MAX_FILE_MB, Document, check_size, list_files, read_document, sha256_bytes
-from rag.embedding import Embedder, embed_in_calls
+from rag.models.embedding import Embedder, embed_in_calls
 from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
-from rag.milvus import manifest_store, open_chunks, uses_milvus
-from rag.store import STORED_UNITS, Store, read_manifest, remove_stale
+from rag.stores.milvus import manifest_store, open_chunks, uses_milvus
+from rag.stores.store import STORED_UNITS, Store, read_manifest, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def assemble(documents, config, embedder, previous, report, progress) -> Store:
         for chunk in make_chunks(doc_units, doc.text, config.chunk_chars, config.chunk_overlap):
             chunks.append(replace(chunk, first_unit=chunk.first_unit + offset, last_unit=chunk.last_unit + offset))
         units.extend(doc_units)
-    from rag.evidence import unit_text
+    from rag.answering.evidence import unit_text
 
     chunk_texts = [c.embed_text for c in chunks]
     evidence = [i for i, u in enumerate(units) if u.is_evidence]

@@ -1,7 +1,7 @@
 import numpy as np
 
 from rag import RAG
-from rag.evidence import (
+from rag.answering.evidence import (
     about_excluded,
     counted_terms,
     counts,

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from rag import RAG, Config, EmptyCorpusError, IndexMismatchError, IndexNotFoundError
-from rag.store import MANIFEST, Store
+from rag.stores.store import MANIFEST, Store
 from tests.fakes import FakeEmbedder
 
 
@@ -107,7 +107,7 @@ def test_a_crash_while_writing_leaves_the_previous_index_usable(corpus, tmp_path
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr("rag.store.write_jsonl", crash)
+    monkeypatch.setattr("rag.stores.store.write_jsonl", crash)
     with pytest.raises(KeyboardInterrupt):
         build(corpus, index, fake_config)
     monkeypatch.undo()

@@ -12,7 +12,7 @@ from rag import RAG, Config
 from rag.errors import MissingDependencyError
 from rag.evaluation import evaluate, load_questions
 from rag.lexical import terms
-from rag.milvus import MilvusChunks, config_store, milvus_uri, store_keys, write_rows
+from rag.stores.milvus import MilvusChunks, config_store, milvus_uri, store_keys, write_rows
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
 from tests.ports import free_port, milvus_lite_server
 

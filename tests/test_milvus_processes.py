@@ -20,7 +20,7 @@ import pytest
 
 from rag import RAG
 from rag.errors import StoreError
-from rag.milvus import store_keys
+from rag.stores.milvus import store_keys
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
 from tests.ports import free_port, milvus_lite_server, wait_for_port
 
@@ -54,7 +54,7 @@ def open_in_new_process(cwd: Path, index: str) -> dict:
     """RAG.open in a fresh process: its answer, and whether its collection holds exactly the
     rows of its chunks (an update deletes the rows it replaced)."""
     script = (
-        "import json; from rag import RAG; from rag.milvus import store_keys; from tests.fakes import FakeEmbedder\n"
+        "import json; from rag import RAG; from rag.stores.milvus import store_keys; from tests.fakes import FakeEmbedder\n"
         f"r = RAG.open({index!r}, embedder=FakeEmbedder())\n"
         f"a = r.ask({QUESTION!r}, extractive_only=True)\n"
         "print(json.dumps({'answer': a.text, 'rows_are_chunks': r.store.milvus.keys() == set(store_keys(r.store))}))"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from rag import RAG, IndexNotFoundError
-from rag.store import read_manifest
+from rag.stores.store import read_manifest
 from tests.conftest import DOCS, REPO, copy_sentence, write_corpus
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 

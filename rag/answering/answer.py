@@ -12,9 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rag.abstention import assess
+from rag.answering.abstention import assess
 from rag.chunking import clean
-from rag.composition import (
+from rag.answering.composition import (
     MAX_WORDS,
     continuation,
     display_text,
@@ -26,15 +26,15 @@ from rag.composition import (
     required_names,
 )
 from rag.config import Config
-from rag.conversation import follow_up, standalone_query
-from rag.embedding import Embedder
-from rag.evidence import Evidence, EvidenceSelector, bare_heading, unit_text
-from rag.generation import Generator
+from rag.answering.conversation import follow_up, standalone_query
+from rag.models.embedding import Embedder
+from rag.answering.evidence import Evidence, EvidenceSelector, bare_heading, unit_text
+from rag.models.generation import Generator
 from rag.lexical import terms
-from rag.originals import Originals
-from rag.retrieval import make_retriever
-from rag.store import Store
-from rag.verification import streaming_problem, verify
+from rag.answering.originals import Originals
+from rag.stores.folder import make_retriever
+from rag.stores.store import Store
+from rag.answering.verification import streaming_problem, verify
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from typing import Protocol
 
 from rag.config import Config
 from rag.errors import GenerationError, MissingDependencyError
-from rag.models import resolve_gguf
-from rag.threads import CoreWatch
+from rag.models.files import resolve_gguf
+from rag.models.threads import CoreWatch
 
 log = logging.getLogger(__name__)
 

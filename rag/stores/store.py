@@ -93,7 +93,7 @@ class Store:
 
     def cached_vectors(self, text_hashes: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of chunk and unit texts (by indexing.text_key), for an update to reuse."""
-        from rag.evidence import unit_text
+        from rag.answering.evidence import unit_text
         from rag.indexing import text_key
 
         wanted = set(text_hashes)
@@ -161,7 +161,7 @@ class Store:
             else:
                 self.term_stats = self.term_stats or TermStats.count([terms(c.embed_text) for c in self.chunks])
                 write_atomic(tmp / "terms.json", json.dumps({"size": self.term_stats.size, "df": self.term_stats.df}))
-                from rag.milvus import write_rows
+                from rag.stores.milvus import write_rows
 
                 write_rows(self)
             os.rename(tmp, index_dir / name)
@@ -172,7 +172,7 @@ class Store:
         write_atomic(index_dir / MANIFEST, json.dumps(self.manifest(name), indent=1, ensure_ascii=False))
         remove_stale(index_dir, keep=name)
         if self.milvus is not None:
-            from rag.milvus import prune_rows
+            from rag.stores.milvus import prune_rows
 
             prune_rows(self)
 
@@ -214,7 +214,7 @@ class Store:
                 store.chunk_vectors = np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
             store._faiss = index
         else:
-            from rag.milvus import config_store, open_chunks
+            from rag.stores.milvus import config_store, open_chunks
 
             counts = json.loads((data / "terms.json").read_text(encoding="utf-8"))
             store.term_stats = TermStats(counts["df"], counts["size"])

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.batching import length_groups, padded
-from rag.embedding import Embedder, embed_in_calls
+from rag.models.batching import length_groups, padded
+from rag.models.embedding import Embedder, embed_in_calls
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ EXPORT_VERSION = 2  # bumped when the export changes, so cached models are made 
 def int8_embedder(embedder: Embedder, cache: Path) -> Embedder:
     """The embedder with an int8 copy for large builds, or the embedder itself when its model is
     not one this module runs exactly or onnxruntime and onnx are not installed."""
-    from rag.bert_numpy import supported
+    from rag.models.bert_numpy import supported
 
     location = getattr(embedder, "location", None)
     if not location or not supported(location):
@@ -109,7 +109,7 @@ class Int8Embedder:
             return
         import onnxruntime
 
-        from rag.bert_numpy import tokenizer
+        from rag.models.bert_numpy import tokenizer
 
         path = self.model_path()
         if not path.is_file():

@@ -113,7 +113,7 @@ class SentenceTransformerEmbedder:
             return None
         with self._loading:
             if self._light is None:
-                from rag.bert_numpy import NumpyBertEncoder, supported
+                from rag.models.bert_numpy import NumpyBertEncoder, supported
 
                 self._light = NumpyBertEncoder(self.location) if supported(self.location) else False
                 log.info("embedder %s for questions: %s", self.name, "numpy" if self._light else "sentence-transformers")

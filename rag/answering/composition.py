@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.chunking import BULLET, ITEM, SENTENCE, Unit
-from rag.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
+from rag.answering.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
 from rag.lexical import STOPWORDS, terms
 
 MAX_WORDS = 60

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.chunking import Unit
-from rag.embedding import Embedder
+from rag.models.embedding import Embedder
 from rag.lexical import bm25, terms, words
-from rag.retrieval import Hit, Search
-from rag.store import Store
+from rag.stores.folder import Hit, Search
+from rag.stores.store import Store
 
 # Units per embedder call: small enough for the numpy encoder (rag/embedding.py LIGHT_CALL).
 UNIT_BATCH = 128

@@ -11,7 +11,7 @@ import numpy as np
 
 from rag.chunking import Chunk
 from rag.lexical import LexicalIndex
-from rag.store import Store
+from rag.stores.store import Store
 
 RRF_K = 60  # the usual constant: damps the gap between the first few ranks
 
@@ -71,7 +71,7 @@ def top(scores: np.ndarray, depth: int) -> np.ndarray:
 def make_retriever(store: Store) -> Search:
     """The search of a loaded store: in Milvus when the index lives there, else FAISS + BM25."""
     if store.milvus is not None:
-        from rag.milvus import MilvusRetriever
+        from rag.stores.milvus import MilvusRetriever
 
         return MilvusRetriever(store)
     return Retriever(store)

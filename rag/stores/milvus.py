@@ -37,7 +37,7 @@ import numpy as np
 from rag.chunking import Chunk
 from rag.errors import MissingDependencyError, StoreError
 from rag.lexical import terms
-from rag.retrieval import RRF_K, Hit, depth_for
+from rag.stores.folder import RRF_K, Hit, depth_for
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ context.
 import re
 
 from rag.chunking import Unit
-from rag.evidence import Evidence
-from rag.store import Store
+from rag.answering.evidence import Evidence
+from rag.stores.store import Store
 
 
 class Originals:

@@ -1,0 +1,1 @@
+"""The answering stages: retrieve -> evidence -> answerability -> generate -> verify -> compose."""

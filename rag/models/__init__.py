@@ -1,0 +1,1 @@
+"""The models (embedders, generator) and the engines that run them."""

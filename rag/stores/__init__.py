@@ -1,0 +1,1 @@
+"""Where an index and its vectors live, and how they are searched."""
