@@ -6,8 +6,6 @@
     answer.text, answer.citations, answer.abstained
 """
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING
 
 from rag.config import Config
@@ -24,6 +22,7 @@ from rag.errors import (
     ModelNotFoundError,
     RagError,
 )
+from rag.version import __version__  # noqa: F401 (rag.__version__)
 
 if TYPE_CHECKING:
     from rag.answering.answer import Answer, Citation

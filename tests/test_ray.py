@@ -5,7 +5,7 @@ import pytest
 
 from rag import RAG, Config
 from rag.evaluation import load_questions
-from rag.answering.evidence import unit_text
+from rag.chunking import unit_text
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

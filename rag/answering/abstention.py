@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from rag.answering.evidence import Evidence, names
 from rag.lexical import STOPWORDS, terms
-from rag.stores.folder import Hit, Search
+from rag.stores.base import Hit, Search
 
 FEATURES = ("evidence", "coverage", "unknown", "agreement", "dense", "stranger", "unmet")
 # Refitted when retrieval went from 6 chunks to 10 (2026-12-01) on fresh_fit, dev, sqlite_fit,

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import Unit
-from rag.models.embedding import Embedder
+from rag.chunking import Unit, unit_text
+from rag.models.base import Embedder
 from rag.lexical import bm25, terms, words
-from rag.stores.folder import Hit, Search
+from rag.stores.base import Hit, Search
 from rag.stores.store import Store
 
 # Units per embedder call: small enough for the numpy encoder (rag/embedding.py LIGHT_CALL).
@@ -226,11 +226,6 @@ class Evidence:
     score: float
     features: tuple[float, ...]
     left_out: bool = False
-
-
-def unit_text(unit: Unit) -> str:
-    """What is embedded for a unit: the unit (with its lead-in) under its heading."""
-    return f"{unit.heading}: {unit.full_text}" if unit.heading else unit.full_text
 
 
 class UnitVectors:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.models.batching import length_groups, padded
-from rag.models.embedding import Embedder, embed_in_calls
+from rag.models.base import Embedder, embed_in_calls
 
 log = logging.getLogger(__name__)
 

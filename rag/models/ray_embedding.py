@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.models.embedding import Embedder
+from rag.models.base import Embedder
 from rag.errors import MissingDependencyError
 
 log = logging.getLogger(__name__)

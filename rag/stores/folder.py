@@ -1,59 +1,86 @@
-"""Hybrid retrieval: dense search fused with BM25 by reciprocal rank.
+"""The default store: chunk vectors in FAISS and BM25 in bm25s, both over the index folder.
 
-Two implementations of the Search protocol: Retriever (FAISS and bm25s over the index folder,
-the default) and rag.milvus.MilvusRetriever (both searches and the fusion in Milvus).
+FolderVectors is the Backend of such a Store (chunks.faiss in the data folder); Retriever
+searches it both ways and fuses the two rankings by reciprocal rank. Nothing needs starting: the
+index folder is all there is.
 """
 
-from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import Chunk
+from rag.chunking import text_key
+from rag.errors import MissingDependencyError
 from rag.lexical import LexicalIndex
-from rag.stores.store import Store
+from rag.stores.base import RRF_K, Hit, depth_for
+from rag.stores.store import Store, fsync_file
 
-RRF_K = 60  # the usual constant: damps the gap between the first few ranks
+def faiss_module():
+    try:
+        import faiss
+    except ImportError as exc:
+        raise MissingDependencyError("the vector index needs faiss: pip install faiss-cpu") from exc
+    return faiss
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A retrieved chunk.
+class FolderVectors:
+    """The chunk vectors of a store in the index folder: a FAISS index (exact inner product)
+    of Store.chunk_vectors, made on first use or read from chunks.faiss.
 
-    Attributes:
-        chunk: the chunk.
-        index: its position in the store.
-        score: fused score (higher is better; only comparable within one query).
-        dense: cosine similarity of question and chunk.
-        lexical: BM25 score of the chunk for the question.
-        dense_rank, lexical_rank: its place in each ranking (0 is first; -1 when not ranked).
+    Args:
+        index: the FAISS index read from the data folder, if it was.
     """
 
-    chunk: Chunk
-    index: int
-    score: float
-    dense: float
-    lexical: float
-    dense_rank: int = -1
-    lexical_rank: int = -1
+    def __init__(self, index=None):
+        self._faiss = index
+
+    def vector_index(self, store: Store):
+        """The FAISS index of the chunk vectors (exact inner product), made on first use."""
+        if self._faiss is None:
+            index = faiss_module().IndexFlatIP(store.dimension)
+            if len(store.chunk_vectors):
+                index.add(store.chunk_vectors)
+            self._faiss = index
+        return self._faiss
+
+    def search(self, store: Store, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Inner-product search over chunk vectors.
+
+        Returns:
+            (scores, chunk indices), -1 ids dropped.
+        """
+        k = min(k, len(store.chunks))
+        if k == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores, ids = self.vector_index(store).search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def manifest_fields(self, store: Store) -> dict:
+        return {}
+
+    def cached_vectors(self, store: Store, text_hashes: list[str]) -> dict[str, np.ndarray]:
+        wanted = set(text_hashes)
+        stored = [(text_key(c.embed_text), v) for c, v in zip(store.chunks, store.chunk_vectors)]
+        return {key: v for key, v in stored if key in wanted}
+
+    def write(self, store: Store, folder: Path):
+        faiss_module().write_index(self.vector_index(store), str(folder / "chunks.faiss"))
+        fsync_file(folder / "chunks.faiss")
+
+    def after_switch(self, store: Store):
+        pass
+
+    def retriever(self, store: Store) -> "Retriever":
+        return Retriever(store)
 
 
-class Search(Protocol):
-    """What the stages after retrieval need from a store's search."""
-
-    def search(self, query_vector: np.ndarray, query_terms: list[str], k: int) -> list[Hit]:
-        """The k best chunks for a question, best first."""
-
-    def idf(self, term: str) -> float:
-        """A term's inverse document frequency over the chunks."""
-
-    def known(self, term: str) -> bool:
-        """Whether any chunk holds the term."""
-
-
-def depth_for(n: int, k: int) -> int:
-    """How far down each ranking fusion looks, for k results out of n chunks."""
-    return min(n, max(4 * k, 20))
+def read_vectors(store: Store, data: Path) -> FolderVectors:
+    """The backend of a store read from its data folder; sets store.chunk_vectors."""
+    index = faiss_module().read_index(str(data / "chunks.faiss"))
+    if index.ntotal:
+        store.chunk_vectors = np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
+    return FolderVectors(index)
 
 
 def top(scores: np.ndarray, depth: int) -> np.ndarray:
@@ -66,15 +93,6 @@ def top(scores: np.ndarray, depth: int) -> np.ndarray:
     above = np.flatnonzero(scores > kth)
     ids = np.concatenate([above, np.flatnonzero(scores == kth)[:depth - len(above)]])
     return ids[np.argsort(-scores[ids], kind="stable")]
-
-
-def make_retriever(store: Store) -> Search:
-    """The search of a loaded store: in Milvus when the index lives there, else FAISS + BM25."""
-    if store.milvus is not None:
-        from rag.stores.milvus import MilvusRetriever
-
-        return MilvusRetriever(store)
-    return Retriever(store)
 
 
 class Retriever:
@@ -106,7 +124,7 @@ class Retriever:
         if n == 0:
             return []
         depth = depth_for(n, k)
-        dense_scores, dense_ids = self.store.search(query_vector, depth)
+        dense_scores, dense_ids = self.store.backend.search(self.store, query_vector, depth)
         lexical = self.chunk_lexical.scores(query_terms)
         lexical_ids = top(lexical, depth)
         lexical_ids = lexical_ids[lexical[lexical_ids] > 0]

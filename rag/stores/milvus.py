@@ -34,10 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import Chunk
+from rag.chunking import Chunk, text_key
 from rag.errors import MissingDependencyError, StoreError
-from rag.lexical import terms
-from rag.stores.folder import RRF_K, Hit, depth_for
+from rag.lexical import TermStats, terms
+from rag.stores.base import RRF_K, Hit, depth_for
+from rag.stores.store import Store, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +114,52 @@ def open_chunks(store: str, collection: str, index_dir: Path, config, built: boo
     return chunks
 
 
+class MilvusVectors:
+    """The Backend of a Milvus store: its collection, and the term counts over its chunks that
+    weigh question terms (terms.json in the data folder).
+
+    Args:
+        chunks: the open collection.
+        term_stats: the term counts, when read from an index; counted when it is written.
+    """
+
+    def __init__(self, chunks: "MilvusChunks", term_stats: TermStats | None = None):
+        self.chunks = chunks
+        self.term_stats = term_stats
+
+    def manifest_fields(self, store: Store) -> dict:
+        return {"collection": store.collection}
+
+    def cached_vectors(self, store: Store, text_hashes: list[str]) -> dict[str, np.ndarray]:
+        return self.chunks.vectors_by_text(text_hashes)
+
+    def write(self, store: Store, folder: Path):
+        self.term_stats = self.term_stats or TermStats.count([terms(c.embed_text) for c in store.chunks])
+        write_atomic(folder / "terms.json", json.dumps({"size": self.term_stats.size, "df": self.term_stats.df}))
+        write_rows(store)
+
+    def after_switch(self, store: Store):
+        prune_rows(store)
+
+    def retriever(self, store: Store) -> "MilvusRetriever":
+        return MilvusRetriever(store)
+
+
+def read_vectors(store: Store, manifest: dict, data: Path, index_dir: Path, config) -> MilvusVectors:
+    """The backend of a Milvus store read from its data folder; sets store.collection."""
+    counts = json.loads((data / "terms.json").read_text(encoding="utf-8"))
+    store.collection = manifest["collection"]
+    chunks = open_chunks(config_store(store.location, index_dir), store.collection, index_dir, config, built=True)
+    return MilvusVectors(chunks, TermStats(counts["df"], counts["size"]))
+
+
 def store_keys(store) -> list[str]:
     return [chunk_key(c, store.settings["embedder"]) for c in store.chunks]
 
 
 def write_rows(store):
     """Inserts the rows of a store's chunks that its collection lacks (before the switch)."""
-    from rag.indexing import text_key
-
-    chunks: MilvusChunks = store.milvus
+    chunks: MilvusChunks = store.backend.chunks
     chunks.create(store.dimension)
     present = chunks.keys()
     rows = []
@@ -141,7 +179,7 @@ def write_rows(store):
 
 def prune_rows(store):
     """Deletes rows of no current chunk (removed files, old versions), after the switch."""
-    chunks: MilvusChunks = store.milvus
+    chunks: MilvusChunks = store.backend.chunks
     stale = sorted(chunks.keys() - set(store_keys(store)))
     chunks.delete(stale)
     log.info("Milvus %s: %d stale rows deleted", chunks.collection, len(stale))
@@ -457,16 +495,16 @@ class MilvusChunks:
 
 
 class MilvusRetriever:
-    """Hybrid search of a store's chunks in Milvus (the Search protocol of rag/retrieval.py).
+    """Hybrid search of a store's chunks in Milvus (the Search protocol of rag/stores/base.py).
 
     Args:
-        store: the loaded index, whose `milvus` is its collection and `term_stats` its term counts.
+        store: the loaded index, whose backend (MilvusVectors) holds its collection and term counts.
     """
 
     def __init__(self, store):
         self.store = store
-        self.chunks: MilvusChunks = store.milvus
-        self.stats = store.term_stats
+        self.chunks: MilvusChunks = store.backend.chunks
+        self.stats = store.backend.term_stats
         self.position = {key: i for i, key in enumerate(store_keys(store))}
 
     def idf(self, term: str) -> float:

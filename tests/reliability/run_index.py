@@ -48,7 +48,7 @@ def install(events: Events, hold: float):
 
     import faiss
 
-    import rag.api
+    import rag.models.factory
     from tests.fakes import FakeEmbedder
 
     class SlowFakeEmbedder(FakeEmbedder):
@@ -58,7 +58,7 @@ def install(events: Events, hold: float):
             events("embedded")
             return vectors
 
-    rag.api.SentenceTransformerEmbedder = lambda name: SlowFakeEmbedder()
+    rag.models.factory.SentenceTransformerEmbedder = lambda name: SlowFakeEmbedder()
 
     fsync = os.fsync
 
