@@ -22,10 +22,10 @@ question is answerable, and Config.min_confidence is where rag abstains.
 """
 
 import math
-import re
 from dataclasses import dataclass
 
 from rag.answering.evidence import Evidence, names
+from rag.answering.questions import CODE_LIKE
 from rag.lexical import STOPWORDS, terms
 from rag.stores.base import Hit, Search
 
@@ -38,8 +38,6 @@ BIAS = -0.41
 # How far down each ranking a chunk may sit and still count as ranked high by it.
 AGREEMENT_DEPTH = 10
 AGREEMENT_TOP = 5
-# Tokens that name something exactly: with a digit, an underscore or a capital inside a word.
-CODE_LIKE = re.compile(r"\b\w*(?:\d|_|[a-z][A-Z])[\w.\-]*")
 
 
 @dataclass(frozen=True)
