@@ -1,1 +1,10 @@
-"""Where an index and its vectors live, and how they are searched."""
+"""Where an index's vectors and search live: one module per engine behind one seam.
+
+    base.py      what the answering stages may know of a store: Hit, the Search protocol
+    store.py     Store, the index's documents, units and chunks, and its folder on disk
+    folder.py    the default engine: FAISS vectors and bm25s in the index folder
+    milvus.py    a Milvus collection (Milvus Lite file or server)
+    factory.py   the one place that names an engine: picks one from Config.store or a manifest
+
+Nothing is imported here, so that importing rag.stores.base loads no engine module.
+"""
