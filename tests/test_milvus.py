@@ -13,7 +13,8 @@ from rag.errors import MissingDependencyError
 from rag.evaluation import evaluate, load_questions
 from rag.lexical import terms
 from rag.stores.folder import FolderVectors
-from rag.stores.milvus import MilvusChunks, MilvusVectors, config_store, milvus_uri, store_keys, write_rows
+from rag.stores.milvus import MilvusVectors, config_store, milvus_uri, store_keys, write_rows
+from rag.stores.milvus_collection import MilvusChunks
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
 from tests.ports import free_port, milvus_lite_server
 
