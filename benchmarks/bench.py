@@ -105,9 +105,9 @@ def warm(index: str, questions: list[str]) -> tuple[list[tuple[str, str, str]], 
 
 def indexing(copies: int) -> list[tuple[str, str, str]]:
     from rag import RAG, Config
-    from rag.models.factory import indexing_embedder
-    from rag.models.embedding import SentenceTransformerEmbedder
     from rag.chunking import unit_text
+    from rag.models.embedding import SentenceTransformerEmbedder
+    from rag.models.factory import indexing_embedder
 
     config = Config(extractive_only=True)
     embedder = SentenceTransformerEmbedder(config.embedder)

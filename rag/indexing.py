@@ -11,8 +11,8 @@ import numpy as np
 from rag.chunking import Chunk, Unit, make_chunks, split_units, text_key, unit_text
 from rag.config import Config
 from rag.documents import MAX_FILE_MB, Document, check_size, list_files, read_document, sha256_bytes
-from rag.models.base import Embedder, embed_in_calls
 from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
+from rag.models.base import Embedder, embed_in_calls
 from rag.stores.factory import attach_backend, load_store, manifest_store, same_place
 from rag.stores.store import STORED_UNITS, Store, read_manifest, remove_stale
 

@@ -1,7 +1,6 @@
 from dataclasses import replace
 
 from rag import RAG
-from rag.chunking import ITEM, SENTENCE, Unit
 from rag.answering.composition import (
     MAX_WORDS,
     continuation,
@@ -14,6 +13,7 @@ from rag.answering.composition import (
     restates,
 )
 from rag.answering.evidence import Evidence, bare_heading
+from rag.chunking import ITEM, SENTENCE, Unit
 from tests.conftest import copy_sentence
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 from tests.test_answer import assert_citations_hold

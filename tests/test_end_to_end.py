@@ -79,8 +79,8 @@ def test_models_can_be_named_by_folder(real_rag, tmp_path):
     """Users with other weights name a local folder; here, the default models' own folders."""
     from rag import RAG, Config
     from rag.models.embedding import resolve_embedder
-    from rag.models.generation import LlamaCppGenerator
     from rag.models.files import resolve_gguf
+    from rag.models.generation import LlamaCppGenerator
 
     _, embedder_folder = resolve_embedder("default")
     _, gguf = resolve_gguf("default", Config().cache_path)

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from rag.models import files as models
 from rag.errors import ModelNotFoundError
+from rag.models import files as models
 from rag.models.files import KnownModel, pull, resolve_gguf
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from rag import Config
-from rag.models.factory import indexing_embedder
 from rag.models.embedding import SentenceTransformerEmbedder
+from rag.models.factory import indexing_embedder
 from rag.models.quantized import Int8Embedder, fuse, int8_embedder
 from tests.fakes import FakeEmbedder
 

@@ -3,7 +3,7 @@
 A single threshold on the best evidence score fits the style of the questions it was tuned on.
 These signals do not depend on one score's scale:
 
-- evidence: the best evidence score (rag/evidence.py);
+- evidence: the best evidence score (rag/answering/evidence.py);
 - coverage: the share of the question's terms (idf-weighted) that the best evidence holds;
 - unknown: the share of the question's terms (idf-weighted) found nowhere in the corpus;
   a question about a name or thing the documents never mention is not answered by them;
@@ -13,7 +13,7 @@ These signals do not depend on one score's scale:
   code-like token such as concat_ws or vec0, a number); on the fit sets 20 of 64 unanswerable
   questions did and 2 of 166 answerable ones;
 - unmet: the best unit lacks what the question's form demands (a count for "how many", a date
-  for "when", a name for "who"; rag/evidence.py form_mismatch): 21 of 64 unanswerable, 5 of
+  for "when", a name for "who"; rag/answering/evidence.py form_mismatch): 21 of 64 unanswerable, 5 of
   166 answerable.
 
 They are blended by a logistic regression fitted by benchmarks/fit_abstention.py on the fit

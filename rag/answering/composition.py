@@ -10,9 +10,9 @@ citation's quote is exactly the text between its offsets.
 import re
 from dataclasses import dataclass
 
-from rag.chunking import BULLET, ITEM, SENTENCE, Unit
 from rag.answering.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
 from rag.answering.questions import ASKED_KIND, ASKS_ENTITY, ASKS_IDENTITY
+from rag.chunking import BULLET, ITEM, SENTENCE, Unit
 from rag.lexical import STOPWORDS, terms
 
 MAX_WORDS = 60
@@ -131,7 +131,7 @@ def required_names(question: str, evidence: Evidence, known: set[str] = frozense
     Args:
         question: the question.
         evidence: the best evidence.
-        known: the names of the unit's document (rag.evidence.names).
+        known: the names of the unit's document (rag.answering.evidence.names).
     """
     if not ASKS_ENTITY.search(question):
         return set()

@@ -5,7 +5,7 @@ its heading), BM25, the share of the question's terms it covers, the rank of
 its chunk, and whether it has what the question's form asks for (a number, a date, a name).
 Headings are context, never evidence.
 
-A small index stores the vectors of its units (rag/store.py STORED_UNITS); in a larger one a
+A small index stores the vectors of its units (rag/stores/store.py STORED_UNITS); in a larger one a
 unit is embedded the first time a question reaches it, and its vector is kept for later
 questions (UnitVectors).
 """
@@ -31,17 +31,17 @@ from rag.answering.questions import (
     without_excluded,
 )
 from rag.chunking import Unit, unit_text
-from rag.models.base import Embedder
 from rag.lexical import bm25, terms, words
+from rag.models.base import Embedder
 from rag.stores.base import Hit, Search
 from rag.stores.store import Store
 
-# Units per embedder call: small enough for the numpy encoder (rag/embedding.py LIGHT_CALL).
+# Units per embedder call: small enough for the numpy encoder (rag/models/embedding.py LIGHT_CALL).
 UNIT_BATCH = 128
 FEATURES = ("dense", "coverage", "bm25", "chunk", "mismatch")
 # Logistic-regression weights over the first four FEATURES (and a bias), fitted by
-# benchmarks/fit_evidence.py on which units hold the answers to the questions in eval/ and
-# benchmarks/; the score estimates the chance that the unit answers the question.
+# benchmarks/fit_evidence.py on which units hold the answers to the questions in eval/ (then
+# partly in benchmarks/); the score estimates the chance that the unit answers the question.
 WEIGHTS = (3.36, 4.08, 2.02, 1.06)
 BIAS = -7.16
 # A unit without what the question's form demands held an answer in 1 of 12 labelled cases
@@ -178,7 +178,7 @@ class Evidence:
         features: the values of FEATURES the score was computed from.
         left_out: the unit is about what the question leaves out ("other than A, ...": it says
             nothing else, or is a list item labelled A): it shows the documents cover the
-            subject (rag/abstention.py) but is never the answer.
+            subject (rag/answering/abstention.py) but is never the answer.
     """
 
     unit: Unit

@@ -9,8 +9,8 @@ context.
 
 import re
 
-from rag.chunking import Unit
 from rag.answering.evidence import Evidence
+from rag.chunking import Unit
 from rag.stores.store import Store
 
 

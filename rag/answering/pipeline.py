@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from rag.answering.abstention import assess
 from rag.answering.answer import Answer, Citation
-from rag.chunking import clean
 from rag.answering.composition import (
     MAX_WORDS,
     continuation,
@@ -26,17 +25,16 @@ from rag.answering.composition import (
     pieces,
     required_names,
 )
-from rag.config import Config
 from rag.answering.conversation import follow_up, standalone_query
-from rag.models.base import Embedder
 from rag.answering.evidence import Evidence, EvidenceSelector, bare_heading
-from rag.chunking import unit_text
-from rag.models.base import Generator
-from rag.lexical import terms
 from rag.answering.originals import Originals
+from rag.answering.verification import streaming_problem, verify
+from rag.chunking import clean, unit_text
+from rag.config import Config
+from rag.lexical import terms
+from rag.models.base import Embedder, Generator
 from rag.stores.base import Search
 from rag.stores.store import Store
-from rag.answering.verification import streaming_problem, verify
 
 log = logging.getLogger(__name__)
 
