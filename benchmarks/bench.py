@@ -105,9 +105,9 @@ def warm(index: str, questions: list[str]) -> tuple[list[tuple[str, str, str]], 
 
 def indexing(copies: int) -> list[tuple[str, str, str]]:
     from rag import RAG, Config
-    from rag.api import indexing_embedder
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.evidence import unit_text
+    from rag.chunking import unit_text
+    from rag.models.embedding import SentenceTransformerEmbedder
+    from rag.models.factory import indexing_embedder
 
     config = Config(extractive_only=True)
     embedder = SentenceTransformerEmbedder(config.embedder)
@@ -120,7 +120,7 @@ def indexing(copies: int) -> list[tuple[str, str, str]]:
         rag = RAG.build(corpus, index, config, embedder=embedder)
         built = time.perf_counter() - start
         n = rag.report.embedded
-        # What the build embedded: chunks, and the units of a small index (rag/store.py STORED_UNITS).
+        # What the build embedded: chunks, and the units of a small index (rag/stores/store.py STORED_UNITS).
         texts = {c.embed_text for c in rag.store.chunks}
         if rag.store.unit_vectors is not None:
             texts |= {unit_text(u) for u in rag.store.units if u.is_evidence}
@@ -129,8 +129,8 @@ def indexing(copies: int) -> list[tuple[str, str, str]]:
         embedder._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         bare = time.perf_counter() - start
         # The same build through the int8 embedder that builds of INT8_FROM texts or more use
-        # (rag/quantized.py); its one-time export is made before the clock starts.
-        import rag.quantized as quantized
+        # (rag/models/quantized.py); its one-time export is made before the clock starts.
+        import rag.models.quantized as quantized
 
         threshold, quantized.INT8_FROM = quantized.INT8_FROM, 0
         try:
@@ -168,8 +168,8 @@ def scale_row(size: int) -> dict:
 
     from rag.chunking import Chunk
     from rag.lexical import terms
-    from rag.retrieval import Retriever
-    from rag.store import Store
+    from rag.stores.folder import FolderVectors, Retriever
+    from rag.stores.store import Store
 
     rng = random.Random(size)
     vocabulary = sorted({w for p in (ROOT / "corpus").glob("*.txt") for w in p.read_text(encoding="utf-8").split()})
@@ -179,9 +179,9 @@ def scale_row(size: int) -> dict:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     before = rss_mb()
     start = time.perf_counter()
-    store = Store({}, 384, {}, [], chunks, vectors)
+    store = Store({}, 384, {}, [], chunks, vectors, backend=FolderVectors())
     retriever = Retriever(store)
-    store.vector_index()
+    store.backend.vector_index(store)
     built = time.perf_counter() - start
     queries = [" ".join(rng.choices(vocabulary, k=8)) for _ in range(30)]
     query_vectors = np.random.default_rng(0).standard_normal((30, 384)).astype(np.float32)
@@ -193,7 +193,7 @@ def scale_row(size: int) -> dict:
         times.append((time.perf_counter() - start) * 1000)
     row = {"size": size, "built_s": built, "median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95),
            "rss_mb": rss_mb(), "index_mb": rss_mb() - before, "peak_mb": rss_mb("VmHWM"),
-           "index_type": type(store.vector_index()).__name__}
+           "index_type": type(store.backend.vector_index(store)).__name__}
     if size >= 100_000:
         row.update(hnsw_recall(vectors, query_vectors, store))
     return row
@@ -219,7 +219,7 @@ def hnsw_recall(vectors, query_vectors, exact_store) -> dict:
         start = time.perf_counter()
         _, ids = graph.search(v.reshape(1, -1), 24)
         times.append((time.perf_counter() - start) * 1000)
-        found += len(set(ids[0]) & set(exact_store.search(v, 24)[1]))
+        found += len(set(ids[0]) & set(exact_store.backend.search(exact_store, v, 24)[1]))
     return {"hnsw_built_s": built, "hnsw_ms": statistics.median(times), "hnsw_recall": found / (24 * len(query_vectors))}
 
 

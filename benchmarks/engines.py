@@ -153,7 +153,7 @@ def main():
         return
     from rag.config import Config
     from rag.errors import ModelNotFoundError
-    from rag.models import resolve_gguf
+    from rag.models.files import resolve_gguf
 
     rows = []
     for model in args.models.split(","):

@@ -1,6 +1,6 @@
-"""Fits the answerability blend (rag/abstention.py WEIGHTS, BIAS) by logistic regression.
+"""Fits the answerability blend (rag/answering/abstention.py WEIGHTS, BIAS) by logistic regression.
 
-Each question of the fit sets gives one row: the signals of rag/abstention.py, labelled 1 when
+Each question of the fit sets gives one row: the signals of rag/answering/abstention.py, labelled 1 when
 the question is answerable. Prints the weights and, for a range of Config.min_confidence
 values, how many unanswerable questions abstain and how many answerable ones would.
 Use fit parts only (eval/README.md); never a sealed set.
@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 
 from rag import RAG, Config
-from rag.abstention import FEATURES
+from rag.answering.abstention import FEATURES
 from rag.evaluation import load_questions
 
 

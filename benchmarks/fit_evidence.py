@@ -1,4 +1,4 @@
-"""Fits the evidence-score weights (rag/evidence.py WEIGHTS, BIAS) by logistic regression.
+"""Fits the evidence-score weights (rag/answering/evidence.py WEIGHTS, BIAS) by logistic regression.
 
 For every question of the sets given, every candidate unit is labelled 1 when it contains one
 of the question's answer phrases and lies in a file that holds the answer, else 0 (all units of
@@ -14,8 +14,8 @@ import argparse
 import numpy as np
 
 from rag import RAG, Config
+from rag.answering.evidence import FEATURES, MISMATCH_FACTOR, score
 from rag.evaluation import contains_phrase, load_questions, source_matches
-from rag.evidence import FEATURES, MISMATCH_FACTOR, score
 
 
 def holds_answer(item: dict, unit) -> bool:
@@ -68,7 +68,7 @@ def main():
 
 
 def rag_scores(features: np.ndarray) -> np.ndarray:
-    """rag/evidence.py's scores before the mismatch factor."""
+    """rag/answering/evidence.py's scores before the mismatch factor."""
     return np.array([score(tuple(row) + (0.0,)) for row in features])
 
 

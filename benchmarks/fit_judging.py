@@ -23,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from fit_evidence import holds_answer
 
 from rag import RAG, Config
-from rag.answer import distinct
-from rag.composition import display_text
+from rag.answering.composition import display_text
+from rag.answering.evidence import Evidence, bare_heading
+from rag.answering.pipeline import distinct
 from rag.evaluation import load_questions
-from rag.evidence import Evidence, bare_heading
 
 # Candidate units shown to the model: more finds the answer more often, but every passage
 # lengthens the prompt the model must read (about 160 tokens/s for Qwen 0.5B on 2 cores).

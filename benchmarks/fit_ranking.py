@@ -10,7 +10,7 @@ the same question) is fitted on all sets but one and counted on the one left out
 best-scored unit holds the answer, against rag's own order. Fit parts only (eval/README.md).
 
     .venv/bin/python benchmarks/fit_ranking.py index:eval/fresh_fit.jsonl index-sqlite:eval/sqlite_fit.jsonl \
-        index:benchmarks/extra_qa.jsonl index:benchmarks/holdout_qa.jsonl index:eval/dev_qa.jsonl
+        index:eval/extra_qa.jsonl index:eval/holdout_qa.jsonl index:eval/dev_qa.jsonl
 """
 
 import argparse

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from rag import RAG, Config
-from rag.embedding import SentenceTransformerEmbedder
 from rag.evaluation import EvalReport, judge, load_questions, percentile
-from rag.generation import LlamaCppGenerator
 from rag.lexical import terms
+from rag.models.embedding import SentenceTransformerEmbedder
+from rag.models.generation import LlamaCppGenerator
 
 STORES = {
     "faiss": ("FAISS folder", Config()),

@@ -6,8 +6,6 @@
     answer.text, answer.citations, answer.abstained
 """
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING
 
 from rag.config import Config
@@ -24,15 +22,16 @@ from rag.errors import (
     ModelNotFoundError,
     RagError,
 )
+from rag.version import __version__  # noqa: F401 (rag.__version__)
 
 if TYPE_CHECKING:
-    from rag.answer import Answer, Citation
+    from rag.answering.answer import Answer, Citation
     from rag.api import RAG, AnswerStream
     from rag.indexing import IndexReport
 
 # Imported on first use (PEP 562): they bring in numpy, a fifth of a second that `import rag`
 # and `rag --help` do not need.
-LAZY = {"Answer": "rag.answer", "Citation": "rag.answer", "RAG": "rag.api", "AnswerStream": "rag.api",
+LAZY = {"Answer": "rag.answering.answer", "Citation": "rag.answering.answer", "RAG": "rag.api", "AnswerStream": "rag.api",
         "IndexReport": "rag.indexing"}
 
 __all__ = [

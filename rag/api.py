@@ -7,17 +7,18 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rag.answer import Answer, Answerer, Options
+from rag.answering.answer import Answer
+from rag.answering.pipeline import Answerer, Options
 from rag.batch import MAX_QUESTION_CHARS
 from rag.config import Config
 from rag.documents import read_document, upload_name
-from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import DocumentError, RagError
-from rag.generation import Generator, LlamaCppGenerator
 from rag.indexing import IndexReport, Progress, update_index
 from rag.locking import index_lock
-from rag.milvus import config_store
-from rag.store import Store, read_manifest
+from rag.models.base import Embedder, Generator
+from rag.models.factory import default_embedder, default_generator, indexing_embedder
+from rag.stores.factory import config_store, load_store, make_retriever
+from rag.stores.store import Store, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ class RAG:
                  embedder: Embedder | None = None, generator: Generator | None = None):
         self.index_dir = Path(index_dir)
         self.config = config
-        self.embedder = embedder or SentenceTransformerEmbedder(config.embedder)
-        self.generator = generator or LlamaCppGenerator(config)
+        self.embedder = embedder or default_embedder(config)
+        self.generator = generator or default_generator(config)
         self.report: IndexReport | None = None
         self._lock = threading.Lock()
         self._update_lock = threading.Lock()
@@ -80,7 +81,7 @@ class RAG:
         """
         index_dir = Path(index_dir)
         config = merged_config(index_dir, config)
-        return cls(Store.load(index_dir, config), index_dir, config, embedder, generator)
+        return cls(load_store(index_dir, config), index_dir, config, embedder, generator)
 
     @classmethod
     def build(cls, corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
@@ -92,7 +93,7 @@ class RAG:
         cannot be read are skipped and named in `rag.report.skipped`.
         """
         config = recorded_store(Path(index_dir), config or Config())
-        embedder = embedder or SentenceTransformerEmbedder(config.embedder)
+        embedder = embedder or default_embedder(config)
         with index_lock(index_dir):
             store, report = update_index(Path(corpus_dir), Path(index_dir), config, indexing_embedder(config, embedder),
                                          rebuild, progress)
@@ -109,7 +110,7 @@ class RAG:
         """The pipeline over the current store (its lexical indexes are built on first use)."""
         with self._lock:
             if self._answerer is None or self._answerer.store is not self._store:
-                self._answerer = Answerer(self._store, self.embedder, self.generator, self.config)
+                self._answerer = Answerer(self._store, make_retriever(self._store), self.embedder, self.generator, self.config)
             return self._answerer
 
     @property
@@ -246,21 +247,6 @@ def recorded_store(index_dir: Path, config: Config, manifest: dict | None = None
             return config
     recorded = {"store": config_store(manifest.get("store", "faiss"), index_dir), "collection": manifest.get("collection")}
     return config.replace(**{k: v for k, v in recorded.items() if getattr(config, k) is None})
-
-
-def indexing_embedder(config: Config, embedder: Embedder) -> Embedder:
-    """The embedder, spread over Ray workers when Config.ray says so (rag/ray_embedding.py), or
-    with an int8 copy for large builds when Config.int8_indexing does (rag/quantized.py)."""
-    if config.ray:
-        from rag.embedding import resolve_embedder
-        from rag.ray_embedding import RayEmbedder
-
-        return RayEmbedder(embedder, resolve_embedder(config.embedder)[1], config.ray, config.ray_actors, config.ray_batch)
-    if config.int8_indexing:
-        from rag.quantized import int8_embedder
-
-        return int8_embedder(embedder, config.cache_path)
-    return embedder
 
 
 def check_question(question: str) -> str:

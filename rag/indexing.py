@@ -1,6 +1,5 @@
 """Corpus folder -> Store, incrementally: only new or changed text is embedded."""
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -9,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import Chunk, Unit, make_chunks, split_units
+from rag.chunking import Chunk, Unit, make_chunks, split_units, text_key, unit_text
 from rag.config import Config
 from rag.documents import MAX_FILE_MB, Document, check_size, list_files, read_document, sha256_bytes
-from rag.embedding import Embedder, embed_in_calls
 from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
-from rag.milvus import manifest_store, open_chunks, uses_milvus
-from rag.store import STORED_UNITS, Store, read_manifest, remove_stale
+from rag.models.base import Embedder, embed_in_calls
+from rag.stores.factory import attach_backend, load_store, manifest_store, same_place
+from rag.stores.store import STORED_UNITS, Store, read_manifest, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +45,11 @@ class IndexReport:
         return ", ".join(parts)
 
 
-def text_key(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def open_previous(index_dir: Path, config: Config, rebuild: bool) -> Store | None:
     if rebuild:
         return None
     try:
-        return Store.load(index_dir, config)
+        return load_store(index_dir, config)
     except IndexNotFoundError:
         return None
     except IndexFormatError as exc:
@@ -134,8 +129,7 @@ def update_index(
         raise EmptyCorpusError(f"no readable document (.txt .md .html .pdf) in {corpus_dir}{why}")
     corpus = os.path.relpath(corpus_dir.resolve(), index_dir.resolve())
     location = manifest_store(config.store_or_default, index_dir)
-    same_store = previous is not None and previous.location == location and (
-        previous.milvus is None or previous.collection == config.collection_or_default)
+    same_store = previous is not None and same_place(previous, location, config)
     if same_store and not report.changed and previous.corpus == corpus and not lacks_unit_vectors(previous):
         # Nothing to write; clear what a killed run may have left (the caller holds the lock).
         remove_stale(index_dir, keep=read_manifest(index_dir)["data"])
@@ -143,9 +137,7 @@ def update_index(
     store = assemble(documents, config, embedder, previous, report, progress)
     store.corpus = corpus
     store.location = location
-    if uses_milvus(location):
-        store.collection = config.collection_or_default
-        store.milvus = open_chunks(config.store_or_default, store.collection, index_dir, config)
+    attach_backend(store, config, index_dir)
     store.save(index_dir)
     log.info("index %s: %s", index_dir, report.summary())
     return store, report
@@ -166,8 +158,6 @@ def assemble(documents, config, embedder, previous, report, progress) -> Store:
         for chunk in make_chunks(doc_units, doc.text, config.chunk_chars, config.chunk_overlap):
             chunks.append(replace(chunk, first_unit=chunk.first_unit + offset, last_unit=chunk.last_unit + offset))
         units.extend(doc_units)
-    from rag.evidence import unit_text
-
     chunk_texts = [c.embed_text for c in chunks]
     evidence = [i for i, u in enumerate(units) if u.is_evidence]
     unit_texts = [unit_text(units[i]) for i in evidence] if len(evidence) <= STORED_UNITS else []
@@ -187,7 +177,7 @@ def assemble(documents, config, embedder, previous, report, progress) -> Store:
 def embed_missing(texts, previous: Store | None, embedder, report, progress) -> dict[str, np.ndarray]:
     """Vectors of every text: the previous index's where it has them, the rest embedded.
 
-    An embedder with an `embed_all(texts, progress)` method (rag.ray_embedding.RayEmbedder)
+    An embedder with an `embed_all(texts, progress)` method (rag.models.ray_embedding.RayEmbedder)
     gets every missing text in one call, to spread them over its workers.
     """
     keys = {text_key(t): t for t in texts}

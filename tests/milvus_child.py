@@ -6,7 +6,7 @@ for Milvus Lite always); the stand-ins keep such a run to a second or two.
 
 import sys
 
-import rag.api
+import rag.models.factory
 from rag.cli import main
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
 
@@ -16,7 +16,7 @@ def copy_sentence(messages):
 
 
 if __name__ == "__main__":
-    rag.api.SentenceTransformerEmbedder = lambda name: FakeEmbedder()
-    rag.api.LlamaCppGenerator = lambda config: ScriptedGenerator(copy_sentence)
+    rag.models.factory.SentenceTransformerEmbedder = lambda name: FakeEmbedder()
+    rag.models.factory.LlamaCppGenerator = lambda config: ScriptedGenerator(copy_sentence)
     sys.argv[0] = "rag"
     main()

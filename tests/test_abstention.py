@@ -1,7 +1,7 @@
-from rag.abstention import agreement, assess, confidence, strangers, unknown_share
-from rag.evidence import Evidence
+from rag.answering.abstention import agreement, assess, confidence, strangers, unknown_share
+from rag.answering.evidence import Evidence
 from rag.lexical import LexicalIndex, terms
-from rag.retrieval import Hit
+from rag.stores.base import Hit
 
 
 def test_terms_the_corpus_never_mentions_count_as_unknown():

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from rag import RAG
-from rag.composition import display_text
+from rag.answering.composition import display_text
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 
 QUESTIONS = [

@@ -1,4 +1,4 @@
-from rag.batching import length_groups
+from rag.models.batching import length_groups
 
 
 def test_texts_are_grouped_by_similar_length_within_the_budget():

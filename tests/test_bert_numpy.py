@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from rag.bert_numpy import NumpyBertEncoder, supported
-from rag.embedding import LIGHT_CALL, SentenceTransformerEmbedder, resolve_embedder
+from rag.models.bert_numpy import NumpyBertEncoder, supported
+from rag.models.embedding import LIGHT_CALL, SentenceTransformerEmbedder, resolve_embedder
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,7 @@
 from dataclasses import replace
 
 from rag import RAG
-from rag.chunking import ITEM, SENTENCE, Unit
-from rag.composition import (
+from rag.answering.composition import (
     MAX_WORDS,
     continuation,
     heading_is_answer,
@@ -13,7 +12,8 @@ from rag.composition import (
     required_names,
     restates,
 )
-from rag.evidence import Evidence, bare_heading
+from rag.answering.evidence import Evidence, bare_heading
+from rag.chunking import ITEM, SENTENCE, Unit
 from tests.conftest import copy_sentence
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 from tests.test_answer import assert_citations_hold

@@ -1,4 +1,4 @@
-from rag.conversation import follow_up, standalone_query
+from rag.answering.conversation import follow_up, standalone_query
 
 
 def test_follow_up_questions_carry_the_topic():

@@ -78,9 +78,9 @@ def test_questions_answered_side_by_side_are_as_right_as_one_by_one(real_rag, de
 def test_models_can_be_named_by_folder(real_rag, tmp_path):
     """Users with other weights name a local folder; here, the default models' own folders."""
     from rag import RAG, Config
-    from rag.embedding import resolve_embedder
-    from rag.generation import LlamaCppGenerator
-    from rag.models import resolve_gguf
+    from rag.models.embedding import resolve_embedder
+    from rag.models.files import resolve_gguf
+    from rag.models.generation import LlamaCppGenerator
 
     _, embedder_folder = resolve_embedder("default")
     _, gguf = resolve_gguf("default", Config().cache_path)

@@ -1,4 +1,4 @@
-from rag.answer import Answer, Citation
+from rag.answering.answer import Answer, Citation
 from rag.evaluation import EvalReport, judge
 
 

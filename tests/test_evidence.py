@@ -1,14 +1,9 @@
 import numpy as np
 
 from rag import RAG
-from rag.evidence import (
-    about_excluded,
-    counted_terms,
-    counts,
-    excluded_terms,
-    form_mismatch,
-    unit_text,
-)
+from rag.answering.evidence import about_excluded, counts, form_mismatch
+from rag.answering.questions import counted_terms, excluded_terms
+from rag.chunking import unit_text
 from rag.lexical import bm25, terms
 from tests.conftest import copy_sentence
 from tests.fakes import FakeEmbedder, ScriptedGenerator

@@ -7,7 +7,7 @@ import pytest
 
 from rag.config import Config
 from rag.errors import GenerationError, ModelNotFoundError
-from rag.generation import FUNCTION_WORDS, LlamaCppGenerator
+from rag.models.generation import FUNCTION_WORDS, LlamaCppGenerator
 
 CONTEXT = ("Context:\n[1] Microsoft invested $1 billion in OpenAI in 2019.\n[2] The first Azure supercomputer "
            "for OpenAI had 10,000 GPUs.\n\nQuestion: How much did Microsoft invest in OpenAI in 2019?\n"

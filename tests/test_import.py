@@ -26,7 +26,7 @@ def test_import_rag_and_help_load_not_even_numpy():
 def test_the_public_names_import_on_first_use():
     probe = "import rag\nprint(rag.RAG.__module__, rag.Answer.__module__, rag.IndexReport.__module__, 'RAG' in dir(rag))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["rag.api", "rag.answer", "rag.indexing", "True"]
+    assert out.split() == ["rag.api", "rag.answering.answer", "rag.indexing", "True"]
     missing = subprocess.run([sys.executable, "-c", "import rag\nrag.Nothing"], check=False, capture_output=True, text=True)
     assert "has no attribute 'Nothing'" in missing.stderr
 

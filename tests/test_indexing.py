@@ -3,7 +3,8 @@ import json
 import pytest
 
 from rag import RAG, Config, EmptyCorpusError, IndexMismatchError, IndexNotFoundError
-from rag.store import MANIFEST, Store
+from rag.stores.factory import load_store
+from rag.stores.store import MANIFEST
 from tests.fakes import FakeEmbedder
 
 
@@ -43,13 +44,13 @@ def test_a_small_index_built_before_units_were_stored_gets_their_vectors_on_the_
     first = build(corpus, tmp_path / "index", fake_config)
     manifest = json.loads((tmp_path / "index" / MANIFEST).read_text())
     (tmp_path / "index" / manifest["data"] / "units.npy").unlink()
-    assert Store.load(tmp_path / "index").unit_vectors is None
+    assert load_store(tmp_path / "index").unit_vectors is None
     embedder = FakeEmbedder()
     rag = build(corpus, tmp_path / "index", fake_config, embedder)
     assert not rag.report.changed and rag.store.unit_vectors is not None
     chunk_texts = {c.embed_text for c in first.store.chunks}
     assert embedder.embedded and not chunk_texts & set(embedder.embedded), "chunk vectors are reused"
-    assert Store.load(tmp_path / "index").unit_vectors.shape == (len(rag.store.units), 64)
+    assert load_store(tmp_path / "index").unit_vectors.shape == (len(rag.store.units), 64)
 
 
 def test_removed_files_leave_the_index(corpus, tmp_path, fake_config):
@@ -107,20 +108,20 @@ def test_a_crash_while_writing_leaves_the_previous_index_usable(corpus, tmp_path
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr("rag.store.write_jsonl", crash)
+    monkeypatch.setattr("rag.stores.store.write_jsonl", crash)
     with pytest.raises(KeyboardInterrupt):
         build(corpus, index, fake_config)
     monkeypatch.undo()
     assert json.loads((index / MANIFEST).read_text()) == before
     assert [p.name for p in index.iterdir() if p.name.startswith("data-")] == [before["data"]]
-    store = Store.load(index)
+    store = load_store(index)
     assert "new.txt" not in store.documents and len(store.chunks) == len(store.chunk_vectors)
     assert "new.txt" in build(corpus, index, fake_config).report.added
 
 
 def test_vectors_survive_a_round_trip(corpus, tmp_path, fake_config):
     rag = build(corpus, tmp_path / "index", fake_config)
-    loaded = Store.load(tmp_path / "index")
+    loaded = load_store(tmp_path / "index")
     assert loaded.chunks == rag.store.chunks and loaded.units == rag.store.units
     assert (loaded.chunk_vectors == rag.store.chunk_vectors).all()
 

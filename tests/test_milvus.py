@@ -12,7 +12,9 @@ from rag import RAG, Config
 from rag.errors import MissingDependencyError
 from rag.evaluation import evaluate, load_questions
 from rag.lexical import terms
-from rag.milvus import MilvusChunks, config_store, milvus_uri, store_keys, write_rows
+from rag.stores.folder import FolderVectors
+from rag.stores.milvus import MilvusVectors, config_store, milvus_uri, store_keys, write_rows
+from rag.stores.milvus_collection import MilvusChunks
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
 from tests.ports import free_port, milvus_lite_server
 
@@ -36,7 +38,7 @@ def build(corpus, index_dir, config, **kwargs):
 
 
 def rows(rag: RAG) -> set[str]:
-    return rag.store.milvus.keys()
+    return rag.store.backend.chunks.keys()
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def test_milvus_store_ranks_and_answers_as_faiss(corpus, tmp_path, fake_config, 
 
 def test_milvus_rows_hold_the_chunk_and_its_metadata(corpus, tmp_path, milvus_config):
     rag = build(corpus, tmp_path / "index", milvus_config)
-    chunks: MilvusChunks = rag.store.milvus
+    chunks: MilvusChunks = rag.store.backend.chunks
     got = chunks.client.query(chunks.collection, filter='source == "solar.txt"',
                               output_fields=["text", "source", "start", "end", "heading", "text_hash", "doc_sha256"])
     assert got
@@ -94,7 +96,7 @@ def test_plain_rag_index_keeps_a_milvus_index_on_milvus(corpus, tmp_path, fake_c
     build(corpus, tmp_path / "index", milvus_config)
     (corpus / "extra.txt").write_text("Tidal power uses the rise and fall of the sea.\n", encoding="utf-8")
     rag = build(corpus, tmp_path / "index", fake_config)  # store left at its default
-    assert rag.store.milvus is not None and rag.report.added == ["extra.txt"]
+    assert isinstance(rag.store.backend, MilvusVectors) and rag.report.added == ["extra.txt"]
     opened = RAG.open(tmp_path / "index", fake_config, embedder=FakeEmbedder(), generator=ScriptedGenerator(copy_sentence))
     assert opened.config.store == "milvus"
     assert "sea" in opened.ask("What does tidal power use?").text
@@ -103,9 +105,9 @@ def test_plain_rag_index_keeps_a_milvus_index_on_milvus(corpus, tmp_path, fake_c
 def test_moving_an_index_between_faiss_and_milvus_reuses_its_vectors(corpus, tmp_path, fake_config, milvus_config):
     build(corpus, tmp_path / "index", fake_config)
     moved = build(corpus, tmp_path / "index", milvus_config)
-    assert moved.report.embedded == 0 and moved.store.milvus is not None
+    assert moved.report.embedded == 0 and isinstance(moved.store.backend, MilvusVectors)
     back = build(corpus, tmp_path / "index", fake_config.replace(store="faiss"))
-    assert back.report.embedded == 0 and back.store.milvus is None
+    assert back.report.embedded == 0 and isinstance(back.store.backend, FolderVectors)
     assert (tmp_path / "index" / json.loads((tmp_path / "index" / "manifest.json").read_text())["data"] / "chunks.faiss").exists()
 
 
@@ -119,7 +121,7 @@ def test_rows_of_an_update_under_way_never_reach_answers(corpus, tmp_path, milvu
     report = IndexReport()
     documents = read_corpus(corpus, rag.store, report)
     pending = assemble(documents, milvus_config, FakeEmbedder(), rag.store, report, None)
-    pending.milvus = rag.store.milvus
+    pending.backend = rag.store.backend
     write_rows(pending)  # the new rows are in Milvus; the manifest still names the old version
     assert rows(rag) > set(store_keys(rag.store))
     assert [rag.ask(q).text for q in QUESTIONS] == expected

@@ -20,7 +20,7 @@ import pytest
 
 from rag import RAG
 from rag.errors import StoreError
-from rag.milvus import store_keys
+from rag.stores.milvus import store_keys
 from tests.fakes import FakeEmbedder, ScriptedGenerator, source_sentence
 from tests.ports import free_port, milvus_lite_server, wait_for_port
 
@@ -54,10 +54,10 @@ def open_in_new_process(cwd: Path, index: str) -> dict:
     """RAG.open in a fresh process: its answer, and whether its collection holds exactly the
     rows of its chunks (an update deletes the rows it replaced)."""
     script = (
-        "import json; from rag import RAG; from rag.milvus import store_keys; from tests.fakes import FakeEmbedder\n"
+        "import json; from rag import RAG; from rag.stores.milvus import store_keys; from tests.fakes import FakeEmbedder\n"
         f"r = RAG.open({index!r}, embedder=FakeEmbedder())\n"
         f"a = r.ask({QUESTION!r}, extractive_only=True)\n"
-        "print(json.dumps({'answer': a.text, 'rows_are_chunks': r.store.milvus.keys() == set(store_keys(r.store))}))"
+        "print(json.dumps({'answer': a.text, 'rows_are_chunks': r.store.backend.chunks.keys() == set(store_keys(r.store))}))"
     )
     result = run(cwd, ["-c", script])
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
@@ -104,7 +104,7 @@ def test_a_collection_released_while_open_is_loaded_again(corpus, tmp_path, fake
     """A long-running `rag serve` whose collection someone released (or a restarted server)."""
     rag = RAG.build(corpus, tmp_path / "idx", fake_config.replace(store="milvus"), embedder=FakeEmbedder(),
                     generator=ScriptedGenerator(lambda messages: source_sentence(messages, 1)))
-    chunks = rag.store.milvus
+    chunks = rag.store.backend.chunks
     chunks.client.release_collection(chunks.collection)
     assert "ÖBB" in rag.ask(QUESTION).text
     chunks.client.release_collection(chunks.collection)
@@ -118,7 +118,7 @@ def test_an_index_whose_collection_or_file_is_gone_says_to_rebuild(corpus, tmp_p
     with pytest.raises(StoreError, match=r"Milvus Lite file .*b/c/chunks.db, which is missing.*rag index --rebuild"):
         RAG.open(tmp_path / "b" / "c" / "idx", embedder=FakeEmbedder())
     assert not (tmp_path / "b" / "c" / "chunks.db").exists()
-    rag.store.milvus.client.drop_collection("rag_chunks")  # a wiped server
+    rag.store.backend.chunks.client.drop_collection("rag_chunks")  # a wiped server
     with pytest.raises(StoreError, match=r"collection 'rag_chunks' in Milvus at .*a/chunks.db, which does not hold it"):
         RAG.open(tmp_path / "a" / "idx", embedder=FakeEmbedder())
     rebuilt = RAG.build(corpus, tmp_path / "a" / "idx", config, rebuild=True, embedder=FakeEmbedder())

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from rag import models
 from rag.errors import ModelNotFoundError
-from rag.models import KnownModel, pull, resolve_gguf
+from rag.models import files as models
+from rag.models.files import KnownModel, pull, resolve_gguf
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 from rag import RAG
-from rag.evidence import Evidence
+from rag.answering.evidence import Evidence
 from tests.conftest import copy_sentence
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from rag import Config
-from rag.api import indexing_embedder
-from rag.embedding import SentenceTransformerEmbedder
-from rag.quantized import Int8Embedder, fuse, int8_embedder
+from rag.models.embedding import SentenceTransformerEmbedder
+from rag.models.factory import indexing_embedder
+from rag.models.quantized import Int8Embedder, fuse, int8_embedder
 from tests.fakes import FakeEmbedder
 
 TEXTS = [
@@ -38,12 +38,12 @@ def test_a_small_build_keeps_float32_vectors(tmp_path):
 
 
 def test_a_failed_export_leaves_indexing_in_float32(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr("rag.quantized.INT8_FROM", 1)
+    monkeypatch.setattr("rag.models.quantized.INT8_FROM", 1)
 
     def fail(*args):
         raise RuntimeError("cannot export this model")
 
-    monkeypatch.setattr("rag.quantized.export_int8", fail)
+    monkeypatch.setattr("rag.models.quantized.export_int8", fail)
     fake = FakeEmbedder()
     wrapped = Int8Embedder(fake, tmp_path, tmp_path)
     (tmp_path / "model.safetensors").write_bytes(b"weights")
@@ -63,7 +63,7 @@ def test_a_graph_the_optimiser_cannot_fuse_is_quantised_as_exported(tmp_path, mo
 
 @pytest.mark.slow
 def test_int8_vectors_are_close_to_float32_and_the_copy_is_made_once(tmp_path, monkeypatch):
-    monkeypatch.setattr("rag.quantized.INT8_FROM", 1)
+    monkeypatch.setattr("rag.models.quantized.INT8_FROM", 1)
     embedder = SentenceTransformerEmbedder()
     exact = embedder.embed(TEXTS)
     done = []
@@ -79,7 +79,7 @@ def test_int8_vectors_are_close_to_float32_and_the_copy_is_made_once(tmp_path, m
 
     assert "QAttention" in {node.op_type for node in onnx.load(str(kept[0])).graph.node}, "attention fused, in int8"
     assert not [p for p in (tmp_path / "embedders").iterdir() if p.name.startswith(".")], "no temporary left"
-    monkeypatch.setattr("rag.quantized.export_int8", lambda *a: pytest.fail("exported twice"))
+    monkeypatch.setattr("rag.models.quantized.export_int8", lambda *a: pytest.fail("exported twice"))
     # The same texts (so the same batches: int8 activations are scaled per batch) give the same vectors.
     again = int8_embedder(SentenceTransformerEmbedder(), tmp_path).embed_all(TEXTS)
     assert np.allclose(again, quick, atol=1e-6)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from rag import RAG, Config
+from rag.chunking import unit_text
 from rag.evaluation import load_questions
-from rag.evidence import unit_text
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ def ray_rag(real_rag, tmp_path_factory):
 
 
 def test_ray_vectors_match_the_in_process_embedder(ray_rag, real_rag):
-    # A small index embeds its chunks and the distinct texts of its units (rag/store.py STORED_UNITS).
+    # A small index embeds its chunks and the distinct texts of its units (rag/stores/store.py STORED_UNITS).
     units = {unit_text(u) for u in ray_rag.store.units if u.is_evidence}
     assert ray_rag.report.embedded == len({c.embed_text for c in ray_rag.store.chunks} | units) > len(ray_rag.store.chunks)
     assert [c.embed_text for c in ray_rag.store.chunks] == [c.embed_text for c in real_rag.store.chunks]

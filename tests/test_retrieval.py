@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rag.retrieval import top
+from rag.stores.folder import top
 
 
 def test_top_scores_match_a_full_stable_sort():

@@ -1,5 +1,5 @@
-from rag import threads
-from rag.threads import busy_cores, free_cores, idle_share
+from rag.models import threads
+from rag.models.threads import busy_cores, free_cores, idle_share
 
 
 def ticks(*samples):

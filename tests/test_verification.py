@@ -1,4 +1,4 @@
-from rag.verification import streaming_problem, verify
+from rag.answering.verification import streaming_problem, verify
 
 EVIDENCE = [
     "The first practical silicon solar cell was built at Bell Labs in 1954.",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from rag import RAG, IndexNotFoundError
-from rag.store import read_manifest
+from rag.stores.store import read_manifest
 from tests.conftest import DOCS, REPO, copy_sentence, write_corpus
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 
@@ -84,7 +84,7 @@ def survivor_problem(index: Path, allowed: list[dict | None]) -> str | None:
     if files not in allowed:
         return f"the index holds another set of files: {sorted(files)}"
     store = rag.store
-    if not len(store.chunks) == len(store.chunk_vectors) == store.vector_index().ntotal:
+    if not len(store.chunks) == len(store.chunk_vectors) == store.backend.vector_index(store).ntotal:
         return "chunks and vectors differ in number"
     answer = rag.ask("What do worker bees collect?")
     if answer.abstained or [c.source for c in answer.citations][:1] != ["bees.md"]:

@@ -48,7 +48,7 @@ def install(events: Events, hold: float):
 
     import faiss
 
-    import rag.api
+    import rag.models.factory
     from tests.fakes import FakeEmbedder
 
     class SlowFakeEmbedder(FakeEmbedder):
@@ -58,7 +58,7 @@ def install(events: Events, hold: float):
             events("embedded")
             return vectors
 
-    rag.api.SentenceTransformerEmbedder = lambda name: SlowFakeEmbedder()
+    rag.models.factory.SentenceTransformerEmbedder = lambda name: SlowFakeEmbedder()
 
     fsync = os.fsync
 
@@ -103,7 +103,7 @@ def main():
     events = Events(args.kill_at)
     install(events, args.hold)
     if args.unsafe_manifest:
-        import rag.store
+        import rag.stores.store
 
         def in_place(path, text):
             with open(path, "w", encoding="utf-8") as f:
@@ -112,7 +112,7 @@ def main():
                 events("manifest half written")
                 f.write(text[len(text) // 2:])
 
-        rag.store.write_atomic = in_place
+        rag.stores.store.write_atomic = in_place
     try:
         rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
         cli.main(["--config", args.config, "index", *rest], prog_name="rag", standalone_mode=False)

@@ -6,17 +6,20 @@ Layout of an index folder:
     data-<id>/           documents.jsonl, units.jsonl, chunks.jsonl, and
                          chunks.faiss (store "faiss", the default), or
                          terms.json (a Milvus store: the vectors and BM25 live in a Milvus
-                         collection, rag/milvus.py; the term counts weigh question terms);
+                         collection, rag/stores/milvus.py; the term counts weigh question terms);
                          units.npy in a small index (below)
 
 Every chunk has a stored vector. The units (sentences, list items) of an index with at most
 STORED_UNITS of them have theirs too, in units.npy (a few MB), so a fresh process answers
 without embedding any; in a larger index the units a question reaches are embedded when it
-asks (rag/evidence.py), so indexing embeds each stretch of text once.
+asks (rag/answering/evidence.py), so indexing embeds each stretch of text once.
 
 A build writes a new data folder (and the new chunks' rows in Milvus), then replaces
 manifest.json in one rename, then removes the old folder (and rows of no current chunk). A
 build that dies half-way leaves the previous manifest and data in place.
+
+Store holds what every engine shares; its `backend` (the Backend protocol below) holds the
+vectors' engine and writes its part. rag/stores/factory.py loads a Store and picks its backend.
 """
 
 import json
@@ -27,15 +30,18 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from rag import __version__
-from rag.chunking import Chunk, Unit
+from rag.chunking import Chunk, Unit, text_key, unit_text
 from rag.config import INDEX_FIELDS, Config
 from rag.documents import Document
-from rag.errors import IndexFormatError, IndexMismatchError, IndexNotFoundError, MissingDependencyError
-from rag.lexical import TermStats, terms
+from rag.errors import IndexFormatError, IndexMismatchError, IndexNotFoundError
+from rag.version import __version__
+
+if TYPE_CHECKING:
+    from rag.stores.base import Search
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +53,24 @@ MANIFEST = "manifest.json"
 STORED_UNITS = 5_000
 
 
-def faiss_module():
-    try:
-        import faiss
-    except ImportError as exc:
-        raise MissingDependencyError("the vector index needs faiss: pip install faiss-cpu") from exc
-    return faiss
+class Backend(Protocol):
+    """Where a store's chunk vectors live and how they are searched: the part of a Store that
+    depends on its engine (Store.backend)."""
+
+    def manifest_fields(self, store: "Store") -> dict:
+        """What the manifest records about the engine beyond Config.store."""
+
+    def cached_vectors(self, store: "Store", text_hashes: list[str]) -> dict[str, "np.ndarray"]:
+        """Stored chunk vectors of these texts (by chunking.text_key), for an update to reuse."""
+
+    def write(self, store: "Store", folder: Path):
+        """Writes the engine's part of a new version of the index, before the manifest switches."""
+
+    def after_switch(self, store: "Store"):
+        """Clears what no version of the index needs any more, after the manifest switched."""
+
+    def retriever(self, store: "Store") -> "Search":
+        """The store's search."""
 
 
 @dataclass
@@ -72,8 +90,7 @@ class Store:
         corpus: the corpus folder the index was built from.
         location: Config.store as the manifest records it ("faiss", or where Milvus runs).
         collection: the Milvus collection, for a Milvus store.
-        milvus: the open rag.milvus.MilvusChunks of a Milvus store; None for FAISS.
-        term_stats: term counts over the chunks (kept in the data folder for a Milvus store).
+        backend: the engine of the chunk vectors (a Backend; rag/stores/factory.py sets it).
     """
 
     settings: dict
@@ -86,46 +103,16 @@ class Store:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
     location: str = "faiss"
     collection: str = ""
-    milvus: object = field(default=None, repr=False)
-    term_stats: TermStats | None = field(default=None, repr=False)
+    backend: Backend | None = field(default=None, repr=False)
     unit_vectors: np.ndarray | None = field(default=None, repr=False)
-    _faiss: object = field(default=None, repr=False)
 
     def cached_vectors(self, text_hashes: list[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of chunk and unit texts (by indexing.text_key), for an update to reuse."""
-        from rag.evidence import unit_text
-        from rag.indexing import text_key
-
+        """Stored vectors of chunk and unit texts (by chunking.text_key), for an update to reuse."""
         wanted = set(text_hashes)
         stored = []
         if self.unit_vectors is not None:
             stored = [(text_key(unit_text(u)), v) for u, v in zip(self.units, self.unit_vectors) if u.is_evidence]
-        if self.milvus is not None:
-            return {**{key: v for key, v in stored if key in wanted}, **self.milvus.vectors_by_text(text_hashes)}
-        stored += [(text_key(c.embed_text), v) for c, v in zip(self.chunks, self.chunk_vectors)]
-        return {key: v for key, v in stored if key in wanted}
-
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Inner-product search over chunk vectors.
-
-        Returns:
-            (scores, chunk indices), -1 ids dropped.
-        """
-        k = min(k, len(self.chunks))
-        if k == 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores, ids = self.vector_index().search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
-
-    def vector_index(self):
-        """The FAISS index of the chunk vectors (exact inner product), made on first use."""
-        if self._faiss is None:
-            index = faiss_module().IndexFlatIP(self.dimension)
-            if len(self.chunk_vectors):
-                index.add(self.chunk_vectors)
-            self._faiss = index
-        return self._faiss
+        return {**{key: v for key, v in stored if key in wanted}, **self.backend.cached_vectors(self, text_hashes)}
 
     def manifest(self, data_dir: str) -> dict:
         return {
@@ -134,7 +121,7 @@ class Store:
             "created": self.created,
             "data": data_dir,
             "store": self.location,
-            **({"collection": self.collection} if self.milvus is not None else {}),
+            **self.backend.manifest_fields(self),
             "dimension": self.dimension,
             **self.settings,
             "corpus": self.corpus,
@@ -155,15 +142,7 @@ class Store:
             if self.unit_vectors is not None:
                 np.save(tmp / "units.npy", self.unit_vectors)
                 fsync_file(tmp / "units.npy")
-            if self.milvus is None:
-                faiss_module().write_index(self.vector_index(), str(tmp / "chunks.faiss"))
-                fsync_file(tmp / "chunks.faiss")
-            else:
-                self.term_stats = self.term_stats or TermStats.count([terms(c.embed_text) for c in self.chunks])
-                write_atomic(tmp / "terms.json", json.dumps({"size": self.term_stats.size, "df": self.term_stats.df}))
-                from rag.milvus import write_rows
-
-                write_rows(self)
+            self.backend.write(self, tmp)
             os.rename(tmp, index_dir / name)
             fsync_dir(index_dir)
         except BaseException:
@@ -171,57 +150,37 @@ class Store:
             raise
         write_atomic(index_dir / MANIFEST, json.dumps(self.manifest(name), indent=1, ensure_ascii=False))
         remove_stale(index_dir, keep=name)
-        if self.milvus is not None:
-            from rag.milvus import prune_rows
+        self.backend.after_switch(self)
 
-            prune_rows(self)
 
-    @classmethod
-    def load(cls, index_dir: Path, config: Config | None = None) -> "Store":
-        """Reads an index, refusing one whose settings differ from `config`'s.
+def read_data(index_dir: Path, config: Config | None = None) -> tuple[Store, dict, Path]:
+    """Reads what every engine shares of an index, refusing one whose settings differ from
+    `config`'s; the caller (rag/stores/factory.py load_store) gives the Store its backend.
 
-        Raises:
-            IndexNotFoundError: there is no index at index_dir.
-            IndexMismatchError: the index was built with other settings or another rag format.
-        """
-        try:
-            return cls.read(index_dir, config)
-        except FileNotFoundError:
-            # An update switched the manifest and removed the data folder just read from it.
-            return cls.read(index_dir, config)
+    Returns:
+        (the store without its backend, the manifest, the data folder).
 
-    @classmethod
-    def read(cls, index_dir: Path, config: Config | None = None) -> "Store":
-        manifest = read_manifest(index_dir)
-        settings = {name: manifest.get(name) for name in INDEX_FIELDS}
-        if config is not None:
-            check_compatible(settings, config, index_dir)
-        data = index_dir / manifest["data"]
-        documents = {d["source"]: Document(**d) for d in read_jsonl(data / "documents.jsonl")}
-        units = [unit_from_row(row, documents) for row in read_jsonl(data / "units.jsonl")]
-        chunks = [chunk_from_row(row, documents) for row in read_jsonl(data / "chunks.jsonl")]
-        dimension = int(manifest["dimension"])
-        location = manifest.get("store", "faiss")
-        store = cls(
-            settings, dimension, documents, units, chunks, np.zeros((0, dimension), np.float32),
-            corpus=manifest.get("corpus", ""), created=manifest.get("created", ""), location=location,
-        )
-        if (data / "units.npy").is_file():
-            store.unit_vectors = np.load(data / "units.npy")
-        if location == "faiss":
-            index = faiss_module().read_index(str(data / "chunks.faiss"))
-            if index.ntotal:
-                store.chunk_vectors = np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
-            store._faiss = index
-        else:
-            from rag.milvus import config_store, open_chunks
-
-            counts = json.loads((data / "terms.json").read_text(encoding="utf-8"))
-            store.term_stats = TermStats(counts["df"], counts["size"])
-            store.collection = manifest["collection"]
-            store.milvus = open_chunks(config_store(location, index_dir), store.collection, index_dir, config or Config(),
-                                       built=True)
-        return store
+    Raises:
+        IndexNotFoundError: there is no index at index_dir.
+        IndexMismatchError: the index was built with other settings or another rag format.
+    """
+    manifest = read_manifest(index_dir)
+    settings = {name: manifest.get(name) for name in INDEX_FIELDS}
+    if config is not None:
+        check_compatible(settings, config, index_dir)
+    data = index_dir / manifest["data"]
+    documents = {d["source"]: Document(**d) for d in read_jsonl(data / "documents.jsonl")}
+    units = [unit_from_row(row, documents) for row in read_jsonl(data / "units.jsonl")]
+    chunks = [chunk_from_row(row, documents) for row in read_jsonl(data / "chunks.jsonl")]
+    dimension = int(manifest["dimension"])
+    location = manifest.get("store", "faiss")
+    store = Store(
+        settings, dimension, documents, units, chunks, np.zeros((0, dimension), np.float32),
+        corpus=manifest.get("corpus", ""), created=manifest.get("created", ""), location=location,
+    )
+    if (data / "units.npy").is_file():
+        store.unit_vectors = np.load(data / "units.npy")
+    return store, manifest, data
 
 
 def read_manifest(index_dir: Path) -> dict:

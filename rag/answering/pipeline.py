@@ -10,11 +10,11 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from rag.abstention import assess
-from rag.chunking import clean
-from rag.composition import (
+from rag.answering.abstention import assess
+from rag.answering.answer import Answer, Citation
+from rag.answering.composition import (
     MAX_WORDS,
     continuation,
     display_text,
@@ -25,16 +25,16 @@ from rag.composition import (
     pieces,
     required_names,
 )
+from rag.answering.conversation import follow_up, standalone_query
+from rag.answering.evidence import Evidence, EvidenceSelector, bare_heading
+from rag.answering.originals import Originals
+from rag.answering.verification import streaming_problem, verify
+from rag.chunking import clean, unit_text
 from rag.config import Config
-from rag.conversation import follow_up, standalone_query
-from rag.embedding import Embedder
-from rag.evidence import Evidence, EvidenceSelector, bare_heading, unit_text
-from rag.generation import Generator
 from rag.lexical import terms
-from rag.originals import Originals
-from rag.retrieval import make_retriever
-from rag.store import Store
-from rag.verification import streaming_problem, verify
+from rag.models.base import Embedder, Generator
+from rag.stores.base import Search
+from rag.stores.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -50,64 +50,6 @@ PROMPT = "Context:\n{sources}\n\nQuestion: {question}\nAnswer with a short sente
 EVIDENCE_MARGIN = 0.25
 # Passages shown beside an answer, cited or not.
 PASSAGES = 5
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A cited passage: `document_text[start:end] == quote`.
-
-    Attributes:
-        n: the number used as [n] in the answer text.
-        source: the document, relative to the corpus folder.
-        start, end: character offsets of the quote in the document text.
-        quote: the passage.
-        score: its evidence score in [0, 1].
-    """
-
-    n: int
-    source: str
-    start: int
-    end: int
-    quote: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An answer with its citations.
-
-    Attributes:
-        question: the question as asked.
-        text: the answer; every [n] in it has a Citation with that n.
-        citations: the cited passages, numbered in order of first mention.
-        abstained: True when the documents do not answer the question.
-        method: "generated" (model text that passed verification), "extractive" (the best
-            evidence, quoted) or "abstained".
-        passages: the closest evidence found, best first, cited or not (n is the rank).
-        timings: milliseconds per stage (retrieve, evidence, generate, verify, total).
-    """
-
-    question: str
-    text: str
-    citations: tuple[Citation, ...]
-    abstained: bool
-    method: str
-    passages: tuple[Citation, ...] = ()
-    timings: dict = field(default_factory=dict)
-
-    def to_dict(self, id: str | None = None) -> dict:
-        """The answer in the JSON schema of `rag ask --json` and `rag eval --out`."""
-        return {
-            "id": id,
-            "question": self.question,
-            "answer": self.text,
-            "abstained": self.abstained,
-            "citations": [
-                {"n": c.n, "source": c.source, "start": c.start, "end": c.end, "quote": c.quote, "score": round(c.score, 4)}
-                for c in self.citations
-            ],
-            "latency_ms": round(self.timings.get("total", 0.0), 1),
-        }
 
 
 @dataclass(frozen=True)
@@ -131,17 +73,19 @@ class Answerer:
 
     Args:
         store: the index.
+        retriever: the store's search (rag/stores/factory.py make_retriever).
         embedder: the embedder the index was built with.
         generator: the language model (unused in extractive-only mode).
         config: settings.
     """
 
-    def __init__(self, store: Store, embedder: Embedder, generator: Generator | None, config: Config):
+    def __init__(self, store: Store, retriever: Search, embedder: Embedder, generator: Generator | None,
+                 config: Config):
         self.store = store
         self.embedder = embedder
         self.generator = generator
         self.config = config
-        self.retriever = make_retriever(store)
+        self.retriever = retriever
         self.selector = EvidenceSelector(store, embedder, self.retriever)
         self.originals = Originals(store)
 

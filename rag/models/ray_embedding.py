@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.embedding import Embedder
 from rag.errors import MissingDependencyError
+from rag.models.base import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class RayEmbedder:
 
     Args:
         local: the in-process embedder of the same model, for questions and small calls.
-        location: the model's folder or hub id (rag.embedding.resolve_embedder), which every
+        location: the model's folder or hub id (rag.models.embedding.resolve_embedder), which every
             actor loads; on a cluster it must exist on each node.
         address: "local" or a Ray cluster address.
         actors: embedding actors.

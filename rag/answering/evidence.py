@@ -5,7 +5,7 @@ its heading), BM25, the share of the question's terms it covers, the rank of
 its chunk, and whether it has what the question's form asks for (a number, a date, a name).
 Headings are context, never evidence.
 
-A small index stores the vectors of its units (rag/store.py STORED_UNITS); in a larger one a
+A small index stores the vectors of its units (rag/stores/store.py STORED_UNITS); in a larger one a
 unit is embedded the first time a question reaches it, and its vector is kept for later
 questions (UnitVectors).
 """
@@ -17,18 +17,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import Unit
-from rag.embedding import Embedder
+from rag.answering.questions import (
+    ASKS_COUNT,
+    ASKS_DAY,
+    ASKS_MANY,
+    ASKS_MONTH,
+    ASKS_NAME,
+    ASKS_QUANTITY,
+    ASKS_YEAR,
+    MONEY_WORDS,
+    counted_terms,
+    excluded_terms,
+    without_excluded,
+)
+from rag.chunking import Unit, unit_text
 from rag.lexical import bm25, terms, words
-from rag.retrieval import Hit, Search
-from rag.store import Store
+from rag.models.base import Embedder
+from rag.stores.base import Hit, Search
+from rag.stores.store import Store
 
-# Units per embedder call: small enough for the numpy encoder (rag/embedding.py LIGHT_CALL).
+# Units per embedder call: small enough for the numpy encoder (rag/models/embedding.py LIGHT_CALL).
 UNIT_BATCH = 128
 FEATURES = ("dense", "coverage", "bm25", "chunk", "mismatch")
 # Logistic-regression weights over the first four FEATURES (and a bias), fitted by
-# benchmarks/fit_evidence.py on which units hold the answers to the questions in eval/ and
-# benchmarks/; the score estimates the chance that the unit answers the question.
+# benchmarks/fit_evidence.py on which units hold the answers to the questions in eval/ (then
+# partly in benchmarks/); the score estimates the chance that the unit answers the question.
 WEIGHTS = (3.36, 4.08, 2.02, 1.06)
 BIAS = -7.16
 # A unit without what the question's form demands held an answer in 1 of 12 labelled cases
@@ -43,32 +56,6 @@ YEAR = re.compile(r"\b(1[5-9]|20)\d\d\b")
 MONTH = re.compile(rf"\b({MONTHS}|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b", re.IGNORECASE)
 DAY = re.compile(rf"\b({MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({MONTHS})\b|\b\d{{4}}-\d\d-\d\d\b", re.IGNORECASE)
 MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d.,]*\s*(dollars?|euros?|pounds?|usd|eur|million|billion|trillion|bn|m)\b", re.IGNORECASE)
-ASK = r"^\W*(?:(?:on|in|by|since|until|from)\s+)?"
-ASKS_DAY = re.compile(ASK + r"(?:what|which)\s+(?:date|day)\b", re.IGNORECASE)
-ASKS_MONTH = re.compile(ASK + r"(?:what|which)\s+month\b", re.IGNORECASE)
-ASKS_YEAR = re.compile(ASK + r"(?:(?:what|which)\s+year\b|when\s+(?:did|was|were|will|is|are|has|had)\b)", re.IGNORECASE)
-MONEY_WORDS = re.compile(r"\b(money|dollars?|cost|costs|price|priced|worth|value|valuation|revenue|salary|paid|pay|spend|spent|funding|invest\w*)\b", re.IGNORECASE)
-ASKS_QUANTITY = re.compile(ASK + r"(?:how\s+much|what\s+(?:is|was|were|are)\s+the\s+(?:\w+\s+)?(?:value|price|cost|amount|valuation|revenue|size))\b", re.IGNORECASE)
-ASKS_COUNT = re.compile(ASK + r"(?:how\s+(?:much|many|large|big|long|old|often|far)|what\s+(?:percentage|percent|share|amount|number|proportion|fraction))\b", re.IGNORECASE)
-ASKS_MANY = re.compile(ASK + r"how\s+many\b", re.IGNORECASE)
-# What a "how many" question counts: up to three words after it ("how many locking states").
-COUNTED = re.compile(r"\bhow\s+many\s+((?:[A-Za-z][\w\-]*\s+){0,2}[A-Za-z][\w\-]*)", re.IGNORECASE)
-ASKS_NAME = re.compile(ASK + r"(?:who|whom|whose|name\s+(?:a|an|the|one)|what\s+is\s+the\s+name|what's\s+the\s+name|(?:which|what)\s+(?:company|companies|person|people|firm|organi[sz]ation|country|countries|city|cities|university|product|products))\b", re.IGNORECASE)
-# "Other than A and B, what ...", "besides A", "apart from A": A is named to be left out, so a
-# unit about A is not the answer. "A and B; what's the third?" names the items it leaves out
-# before the question.
-QUESTION_WORD = r"(?:what|which|who|whom|whose|how|where|when|why|is|are|was|were|does|do|did|has|have|can|could)\b"
-EXCLUDES = re.compile(
-    r"\b(?:other\s+than|besides|apart\s+from|aside\s+from|in\s+addition\s+to|except(?:\s+for)?|excluding|not\s+counting)\s+"
-    rf"(.+?)(?=\s*[,;]?\s*{QUESTION_WORD}|[;?]|$)",
-    re.IGNORECASE,
-)
-NAMED_BEFORE = re.compile(
-    r"^(.+?)\s*[;:,\u2014\u2013-]+\s*(?:so\s+)?what(?:'s|\u2019s|\s+is|\s+was|\s+are|\s+were)\s+the\s+"
-    r"(?:third|fourth|fifth|other|others|remaining|last|rest)\b",
-    re.IGNORECASE,
-)
-COORDINATED = re.compile(r"((?:\S+\s+)?\S+)\s+and\s+(\S+(?:\s+\S+)?)")
 # A word as names are written: "foreign_key_check", "GPT-4" stay whole.
 NAME_TOKEN = re.compile(r"[A-Za-z][\w\-·]*")
 # A heading's Markdown marks and section number ("## 3.8. Obtaining A Lock", "5.0 Writing"):
@@ -95,12 +82,6 @@ def new_numbers(question: str, text: str) -> set[str]:
     return numbers(text) - numbers(question)
 
 
-def counted_terms(question: str) -> set[str]:
-    """The terms of what a "how many" question counts ("how many locking states" -> lock, state)."""
-    match = COUNTED.search(question)
-    return set(terms(match.group(1))) if match else set()
-
-
 def counts(text: str, counted: set[str]) -> bool:
     """Whether the text gives a number of the counted thing: a number followed within three
     words by one of its terms ("one of five locking states", "5 dimensions")."""
@@ -116,27 +97,6 @@ def counts_in_lead_in(unit: Unit, counted: set[str]) -> bool:
     """Whether a lead-in counts what a "how many" question asks about ("... a database file can
     be in one of five locking states:"): it answers that question, though not others."""
     return unit.is_lead_in and counts(unit.text, counted)
-
-
-def excluded_terms(question: str) -> set[str]:
-    """Terms of what the question names in order to leave it out ("other than A, what ...")."""
-    found = set()
-    for match in EXCLUDES.finditer(question):
-        found.update(terms(match.group(1)))
-    match = NAMED_BEFORE.match(question)
-    if match:
-        # The items are the "A and B" of the clause, not its framing words.
-        pair = COORDINATED.search(match.group(1))
-        found.update(terms(" ".join(pair.groups()) if pair else match.group(1)))
-    return found
-
-
-def without_excluded(question: str) -> str:
-    """The question without what it names to leave out (its numbers are not asked for)."""
-    match = NAMED_BEFORE.match(question)
-    if match:
-        question = question[match.end(1):]
-    return EXCLUDES.sub("", question)
 
 
 def about_excluded(unit_text: str, excluded: set[str]) -> bool:
@@ -218,7 +178,7 @@ class Evidence:
         features: the values of FEATURES the score was computed from.
         left_out: the unit is about what the question leaves out ("other than A, ...": it says
             nothing else, or is a list item labelled A): it shows the documents cover the
-            subject (rag/abstention.py) but is never the answer.
+            subject (rag/answering/abstention.py) but is never the answer.
     """
 
     unit: Unit
@@ -226,11 +186,6 @@ class Evidence:
     score: float
     features: tuple[float, ...]
     left_out: bool = False
-
-
-def unit_text(unit: Unit) -> str:
-    """What is embedded for a unit: the unit (with its lead-in) under its heading."""
-    return f"{unit.heading}: {unit.full_text}" if unit.heading else unit.full_text
 
 
 class UnitVectors:

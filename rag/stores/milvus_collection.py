@@ -1,30 +1,9 @@
-"""Chunk vectors and keyword search on Milvus instead of the FAISS and BM25 files.
-
-The index folder still holds the manifest, the documents' text and the units (what citations
-point into); a Milvus collection holds one row per chunk: its vector, its text, its terms
-with a BM25 function (sparse vectors made by the server), and the metadata the pipeline needs
-(source, offsets, heading, content hashes). Dense search, BM25 and their reciprocal-rank
-fusion run in Milvus.
-
-Milvus keeps a collection on disk "released" (not searchable) until a client loads it: after a
-server restart, and for Milvus Lite in every new process. Opening the store loads it.
-
-Rows are keyed by chunk (source, offsets and a hash of the text), so an update inserts only
-the chunks of new or changed files and deletes the rest after the manifest has switched. A
-reader maps rows to the chunks of its own manifest and ignores any other row, so an update
-that is half-way (or died) never mixes two versions of a document into an answer.
-
-Where Milvus runs, by Config.store:
-    "milvus"                  a Milvus Lite file, milvus.db, in the index folder
-    path/to/file.db           a Milvus Lite file elsewhere, relative to the working directory
-                              (one process may open it at a time)
-    http://HOST:19530         a Milvus server (standalone or distributed; Milvus Lite's own
-                              `milvus-lite server` too), with Config.milvus_token / $MILVUS_TOKEN
-                              and Config.milvus_db
+"""The Milvus collection of an index's chunks: the connection to Milvus (one client per URI in a
+process), the collection's schema, and the calls rag makes, with pymilvus's errors and log lines
+turned into StoreErrors that say what to do. rag/stores/milvus.py is the store built on it.
 """
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -34,18 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import Chunk
 from rag.errors import MissingDependencyError, StoreError
-from rag.lexical import terms
-from rag.retrieval import RRF_K, Hit, depth_for
+from rag.stores.base import RRF_K
 
 log = logging.getLogger(__name__)
 
-FAISS = "faiss"
-LITE_IN_INDEX = "milvus"
-LITE_FILE = "milvus.db"
 BATCH = 1000  # rows per insert, delete or lookup call
-MAX_TEXT_BYTES = 60_000  # VARCHAR fields hold at most 65,535 bytes
 MAX_NAME_BYTES = 1000
 # BM25 parameters as in the FAISS folder's bm25s index.
 BM25_K1 = 1.5
@@ -54,109 +27,6 @@ BM25_B = 0.75
 LOAD_TIMEOUT = 600
 # Milvus's code for a search or query of a collection that is not loaded.
 NOT_LOADED = 101
-
-
-def uses_milvus(store: str) -> bool:
-    return store != FAISS
-
-
-def milvus_uri(store: str, index_dir: Path) -> str:
-    """The URI to connect to for a Config.store value: a Lite file path is taken from the
-    working directory, as manifest_store takes it (config_store makes a manifest's absolute)."""
-    if store == LITE_IN_INDEX:
-        return str((Path(index_dir) / LITE_FILE).resolve())
-    if "://" in store:
-        return store
-    return str(Path(store).expanduser().resolve())
-
-
-def manifest_store(store: str, index_dir: Path) -> str:
-    """Config.store as the manifest records it: a Lite file path relative to the index folder."""
-    if not uses_milvus(store) or store == LITE_IN_INDEX or "://" in store:
-        return store
-    return os.path.relpath(Path(store).expanduser().resolve(), Path(index_dir).resolve())
-
-
-def config_store(recorded: str, index_dir: Path) -> str:
-    """A manifest's record of the store as a Config.store value (a Lite file made absolute)."""
-    if not uses_milvus(recorded) or recorded == LITE_IN_INDEX or "://" in recorded:
-        return recorded
-    return str((Path(index_dir) / recorded).resolve())
-
-
-def chunk_key(chunk: Chunk, embedder: str) -> str:
-    """A row's primary key: the chunk's place and text, and the model that embedded it (a
-    changed chunk, or one embedded by another model, gets a new row)."""
-    text = hashlib.sha256(chunk.embed_text.encode()).hexdigest()
-    place = f"{embedder}\0{chunk.source}\0{chunk.start}\0{chunk.end}\0{text}"
-    return hashlib.sha256(place.encode()).hexdigest()[:32]
-
-
-def open_chunks(store: str, collection: str, index_dir: Path, config, built: bool = False) -> "MilvusChunks":
-    """The collection a Config.store value names, loaded for search.
-
-    Args:
-        built: the index in index_dir is on this collection, so it must be there.
-
-    Raises:
-        StoreError: the server cannot be reached, the Lite file cannot be opened, or the
-            collection cannot be loaded (or is missing when built).
-    """
-    uri = milvus_uri(store, index_dir)
-    if built and "://" not in uri and not Path(uri).exists():
-        raise StoreError(f"the index in {index_dir} is on the Milvus Lite file {uri}, which is missing: put it back, "
-                         "or rebuild the index with `rag index --rebuild`")
-    chunks = MilvusChunks(uri, collection, config.milvus_token, config.milvus_db)
-    if built and not chunks.exists():
-        raise StoreError(f"the index in {index_dir} is on collection {collection!r} in Milvus at {chunks.uri}, which "
-                         "does not hold it (a new or wiped server, a moved file?): rebuild it with `rag index --rebuild`")
-    return chunks
-
-
-def store_keys(store) -> list[str]:
-    return [chunk_key(c, store.settings["embedder"]) for c in store.chunks]
-
-
-def write_rows(store):
-    """Inserts the rows of a store's chunks that its collection lacks (before the switch)."""
-    from rag.indexing import text_key
-
-    chunks: MilvusChunks = store.milvus
-    chunks.create(store.dimension)
-    present = chunks.keys()
-    rows = []
-    for chunk, key, vector in zip(store.chunks, store_keys(store), store.chunk_vectors):
-        if key in present:
-            continue
-        document = store.documents[chunk.source]
-        rows.append({
-            "key": key, "vector": vector.tolist(), "terms": clip(bm25_text(terms(chunk.embed_text)), MAX_TEXT_BYTES),
-            "text": clip(chunk.text, MAX_TEXT_BYTES), "source": clip(chunk.source, MAX_NAME_BYTES),
-            "start": chunk.start, "end": chunk.end, "heading": clip(chunk.heading, MAX_NAME_BYTES),
-            "text_hash": text_key(chunk.embed_text), "doc_sha256": document.sha256,
-        })
-    chunks.insert(rows)
-    log.info("Milvus %s: %d rows inserted, %d kept", chunks.collection, len(rows), len(store.chunks) - len(rows))
-
-
-def prune_rows(store):
-    """Deletes rows of no current chunk (removed files, old versions), after the switch."""
-    chunks: MilvusChunks = store.milvus
-    stale = sorted(chunks.keys() - set(store_keys(store)))
-    chunks.delete(stale)
-    log.info("Milvus %s: %d stale rows deleted", chunks.collection, len(stale))
-
-
-def bm25_text(chunk_terms: list[str]) -> str:
-    """rag's own terms (stemmed, stop words dropped) joined for Milvus's standard tokenizer, so
-    BM25 in Milvus counts the same terms as the FAISS folder's bm25s; "." and "'" inside a
-    term ("3.5", "u.s") become "_", which the tokenizer keeps inside a word."""
-    return " ".join(t.replace(".", "_").replace("'", "_") for t in chunk_terms)
-
-
-def clip(text: str, limit: int) -> str:
-    data = text.encode()
-    return text if len(data) <= limit else data[:limit].decode(errors="ignore")
 
 
 _clients: dict[tuple, object] = {}
@@ -454,51 +324,3 @@ class MilvusChunks:
                     m.AnnSearchRequest([query_text], "sparse", bm25_params, depth)]
         fused = self.client.hybrid_search(self.collection, requests, m.RRFRanker(RRF_K), limit=limit, output_fields=["key"])[0]
         return [(r["key"], float(r["distance"])) for r in fused], dense, lexical
-
-
-class MilvusRetriever:
-    """Hybrid search of a store's chunks in Milvus (the Search protocol of rag/retrieval.py).
-
-    Args:
-        store: the loaded index, whose `milvus` is its collection and `term_stats` its term counts.
-    """
-
-    def __init__(self, store):
-        self.store = store
-        self.chunks: MilvusChunks = store.milvus
-        self.stats = store.term_stats
-        self.position = {key: i for i, key in enumerate(store_keys(store))}
-
-    def idf(self, term: str) -> float:
-        return self.stats.idf(term)
-
-    def known(self, term: str) -> bool:
-        return self.stats.known(term)
-
-    def search(self, query_vector: np.ndarray, query_terms: list[str], k: int) -> list[Hit]:
-        """The k best chunks: Milvus's fused ranking, with each chunk's place and score in the
-        dense and BM25 rankings (the evidence and abstention stages weigh them). Rows that are
-        not chunks of this index's manifest (an update under way) are skipped."""
-        n = len(self.store.chunks)
-        if n == 0:
-            return []
-        depth = depth_for(n, k)
-        # A few more than asked, in case rows of an update under way come first.
-        fused, dense, lexical = self.chunks.search(query_vector, bm25_text(query_terms), k + depth // 4, depth)
-        known = self.position
-        dense = [(known[key], score) for key, score in dense if key in known]
-        lexical = [(known[key], score) for key, score in lexical if key in known]
-        fused = [(known[key], score) for key, score in fused if key in known][:k]
-        dense_score = dict(dense)
-        embedder = self.store.settings["embedder"]
-        missing = [chunk_key(self.store.chunks[i], embedder) for i, _ in fused if i not in dense_score]
-        for key, vector in self.chunks.vectors_by_key(missing).items():
-            dense_score[known[key]] = float(vector @ query_vector)
-        dense_rank = {i: rank for rank, (i, _) in enumerate(dense)}
-        lexical_rank = {i: rank for rank, (i, _) in enumerate(lexical)}
-        lexical_score = dict(lexical)
-        return [
-            Hit(self.store.chunks[i], i, score, dense_score.get(i, 0.0), lexical_score.get(i, 0.0),
-                dense_rank.get(i, -1), lexical_rank.get(i, -1))
-            for i, score in fused
-        ]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.batching import length_groups, padded
-from rag.threads import blas_limit, free_cores
+from rag.models.batching import length_groups, padded
+from rag.models.threads import blas_limit, free_cores
 
 log = logging.getLogger(__name__)
 

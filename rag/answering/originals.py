@@ -9,9 +9,9 @@ context.
 
 import re
 
+from rag.answering.evidence import Evidence
 from rag.chunking import Unit
-from rag.evidence import Evidence
-from rag.store import Store
+from rag.stores.store import Store
 
 
 class Originals:

@@ -12,9 +12,9 @@ Int8 activations are scaled per call, so a text's vector depends slightly on the
 
 Only builds that embed at least INT8_FROM texts use it: a small corpus indexes in seconds
 either way and keeps exact vectors. Questions, and the sentences they reach in a large index,
-are always embedded in float32 (rag/bert_numpy.py). The model is exported and quantised once
+are always embedded in float32 (rag/models/bert_numpy.py). The model is exported and quantised once
 per embedder (needs torch and onnx, which indexing has anyway) and kept in the cache folder;
-an embedder this module cannot run exactly (rag/bert_numpy.py `supported`), or a missing
+an embedder this module cannot run exactly (rag/models/bert_numpy.py `supported`), or a missing
 onnxruntime, leaves indexing on sentence-transformers.
 """
 
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.batching import length_groups, padded
-from rag.embedding import Embedder, embed_in_calls
+from rag.models.base import Embedder, embed_in_calls
+from rag.models.batching import length_groups, padded
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ EXPORT_VERSION = 2  # bumped when the export changes, so cached models are made 
 def int8_embedder(embedder: Embedder, cache: Path) -> Embedder:
     """The embedder with an int8 copy for large builds, or the embedder itself when its model is
     not one this module runs exactly or onnxruntime and onnx are not installed."""
-    from rag.bert_numpy import supported
+    from rag.models.bert_numpy import supported
 
     location = getattr(embedder, "location", None)
     if not location or not supported(location):
@@ -63,7 +63,7 @@ class Int8Embedder:
 
     Args:
         embedder: the float32 embedder (questions, small builds).
-        location: its model folder (rag/bert_numpy.py `supported`).
+        location: its model folder (rag/models/bert_numpy.py `supported`).
         cache: the folder converted models are kept in (Config.cache_path).
     """
 
@@ -109,7 +109,7 @@ class Int8Embedder:
             return
         import onnxruntime
 
-        from rag.bert_numpy import tokenizer
+        from rag.models.bert_numpy import tokenizer
 
         path = self.model_path()
         if not path.is_file():

@@ -3,7 +3,7 @@
 A single threshold on the best evidence score fits the style of the questions it was tuned on.
 These signals do not depend on one score's scale:
 
-- evidence: the best evidence score (rag/evidence.py);
+- evidence: the best evidence score (rag/answering/evidence.py);
 - coverage: the share of the question's terms (idf-weighted) that the best evidence holds;
 - unknown: the share of the question's terms (idf-weighted) found nowhere in the corpus;
   a question about a name or thing the documents never mention is not answered by them;
@@ -13,7 +13,7 @@ These signals do not depend on one score's scale:
   code-like token such as concat_ws or vec0, a number); on the fit sets 20 of 64 unanswerable
   questions did and 2 of 166 answerable ones;
 - unmet: the best unit lacks what the question's form demands (a count for "how many", a date
-  for "when", a name for "who"; rag/evidence.py form_mismatch): 21 of 64 unanswerable, 5 of
+  for "when", a name for "who"; rag/answering/evidence.py form_mismatch): 21 of 64 unanswerable, 5 of
   166 answerable.
 
 They are blended by a logistic regression fitted by benchmarks/fit_abstention.py on the fit
@@ -22,12 +22,12 @@ question is answerable, and Config.min_confidence is where rag abstains.
 """
 
 import math
-import re
 from dataclasses import dataclass
 
-from rag.evidence import Evidence, names
+from rag.answering.evidence import Evidence, names
+from rag.answering.questions import CODE_LIKE
 from rag.lexical import STOPWORDS, terms
-from rag.retrieval import Hit, Search
+from rag.stores.base import Hit, Search
 
 FEATURES = ("evidence", "coverage", "unknown", "agreement", "dense", "stranger", "unmet")
 # Refitted when retrieval went from 6 chunks to 10 (2026-12-01) on fresh_fit, dev, sqlite_fit,
@@ -38,8 +38,6 @@ BIAS = -0.41
 # How far down each ranking a chunk may sit and still count as ranked high by it.
 AGREEMENT_DEPTH = 10
 AGREEMENT_TOP = 5
-# Tokens that name something exactly: with a digit, an underscore or a capital inside a word.
-CODE_LIKE = re.compile(r"\b\w*(?:\d|_|[a-z][A-Z])[\w.\-]*")
 
 
 @dataclass(frozen=True)

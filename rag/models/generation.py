@@ -1,9 +1,9 @@
-"""Chat messages -> text. The Generator protocol and its engine: llama.cpp through xllamacpp.
+"""Chat messages -> text on llama.cpp through xllamacpp (the Generator protocol is in rag/models/base.py).
 
 xllamacpp runs llama-server inside this process: GGUF models load as they are (quantised),
 replies stream, several replies decode side by side in parallel slots (continuous batching),
 and a slot reuses the keys and values of the prompt start it shares with its last prompt.
-rag/models.py says where a model's file comes from.
+rag/models/files.py says where a model's file comes from.
 
 Threads follow the free cores per call: llama.cpp fixes a server's thread count when it loads,
 and two threads on a 2-core machine with one core busy wrote 10-30 tokens/s against 65 on one
@@ -22,12 +22,11 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
 
 from rag.config import Config
 from rag.errors import GenerationError, MissingDependencyError
-from rag.models import resolve_gguf
-from rag.threads import CoreWatch
+from rag.models.files import resolve_gguf
+from rag.models.threads import CoreWatch
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +50,6 @@ FUNCTION_WORDS = (
     "before between both each more most other some only very same while because through during "
     "%s" % " ".join(".,;:!?'\"()-–—[]$%&/0123456789")
 ).split()
-
-
-class Generator(Protocol):
-    """Writes replies to chat messages: one streamed piece by piece, or many at once.
-
-    `vocabulary`, when given, is text whose words (plus common function words) are the only
-    ones the reply may use. `give_up(i, text)` is asked as reply i grows and ends that reply
-    when it returns True.
-    """
-
-    name: str
-
-    def stream(self, messages: list[dict], max_new_tokens: int, vocabulary: str | None = None) -> Iterator[str]: ...
-
-    def generate_batch(self, prompts: list[list[dict]], max_new_tokens: int, vocabularies: list[str | None],
-                       give_up: Callable[[int, str], bool] | None = None) -> list[str]: ...
 
 
 class LlamaCppGenerator:

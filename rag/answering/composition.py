@@ -10,8 +10,9 @@ citation's quote is exactly the text between its offsets.
 import re
 from dataclasses import dataclass
 
+from rag.answering.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
+from rag.answering.questions import ASKED_KIND, ASKS_ENTITY, ASKS_IDENTITY
 from rag.chunking import BULLET, ITEM, SENTENCE, Unit
-from rag.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
 from rag.lexical import STOPWORDS, terms
 
 MAX_WORDS = 60
@@ -28,25 +29,6 @@ MIN_PIECE_WORDS = 6
 # only restates it; the sentence after it is quoted too.
 RESTATE_WORDS = 20
 RESTATE_TERMS = 3
-# Questions that ask for the identity of something: its name is often the heading above the text.
-ASKS_IDENTITY = re.compile(
-    # at the start or after a clause ("PRAGMA x came back clean, but ... Which pragma ...?")
-    r"(?:^|[.,;:!?]\s+|\s[-\u2013\u2014]\s|\bbut\s+)\W*(?:which|who|whom|name\b|what\s+(?!(?:is|are|was|were|does|do|did|happens|happened|would|will|can|could|should|has|have|had|if|about)\b)\w+)"
-    r"|\b(?:called|named|name of|what is the (?:name|command|function|option|setting|method|module|class|keyword|statement|pragma|tool))\b",
-    re.IGNORECASE,
-)
-
-# Questions answered by naming a thing ("which model", "who"), not by a phrase ("what has A
-# called B", "what kind of support").
-ASKS_ENTITY = re.compile(
-    r"\b(?:who|whom|which)\b|\bwhat\s+(?!(?:is|are|was|were|does|do|did|has|have|had|happens|happened|would|will|"
-    r"can|could|should|if|about|kind|kinds|type|types|sort|sorts)\b)[a-z]\w*",
-    re.IGNORECASE,
-)
-# The kind of thing asked for: "which pragma", "what tokenizer".
-ASKED_KIND = re.compile(r"\b(?:which|what)\s+(\w+)", re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Piece:
     """One cited span of an answer: text[start:end] of a document, as shown in the answer."""
@@ -149,7 +131,7 @@ def required_names(question: str, evidence: Evidence, known: set[str] = frozense
     Args:
         question: the question.
         evidence: the best evidence.
-        known: the names of the unit's document (rag.evidence.names).
+        known: the names of the unit's document (rag.answering.evidence.names).
     """
     if not ASKS_ENTITY.search(question):
         return set()
