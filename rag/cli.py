@@ -60,7 +60,7 @@ class Progress:
               help=f"TOML file of Config settings (default: ./{DEFAULT_CONFIG} if present).")
 @click.option("--profile", type=click.Choice(list(PROFILES)),
               help="fast (quotes only), default (SmolLM2 drafts) or accurate (Qwen2.5-Coder-1.5B drafts, "
-              "about 5x as slow). Config: profile.")
+              "2-3x as slow, no more right answers yet: README). Config: profile.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the pipeline does.")
 @click.pass_context
 def cli(ctx, config_path, profile, verbose):

@@ -18,7 +18,8 @@ INDEX_FIELDS = ("embedder", "chunk_chars", "chunk_overlap")
 # Named trade-offs between speed and answers: the settings each one sets, before a user's own
 # (README "Profiles" gives their measured figures side by side). fast quotes the best evidence
 # and writes nothing; default drafts with SmolLM2-135M; accurate drafts with Qwen2.5-Coder-1.5B
-# (`rag models pull qwen2.5-coder-1.5b` first), about five times as slow.
+# (`rag models pull qwen2.5-coder-1.5b` first), 2-3x as slow and, on the sealed sets, no more
+# right answers yet (README "How well it does").
 PROFILES = {
     "fast": {"extractive_only": True},
     "default": {},

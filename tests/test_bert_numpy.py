@@ -35,7 +35,7 @@ def test_numpy_encoder_gives_the_vectors_of_sentence_transformers():
 
 def test_questions_are_embedded_without_sentence_transformers_or_torch():
     probe = (
-        "import sys\nfrom rag.embedding import SentenceTransformerEmbedder\n"
+        "import sys\nfrom rag.models.embedding import SentenceTransformerEmbedder\n"
         "e = SentenceTransformerEmbedder()\nv = e.embed(['How much did Microsoft invest?'])\n"
         "print(json.dumps([v.shape[1], e.dimension, [m for m in ('torch', 'sentence_transformers', 'sklearn') if m in sys.modules]]))"
     )
