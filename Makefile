@@ -28,8 +28,9 @@ install: $(STAMP)
 index: install
 	$(BIN)/rag index --corpus corpus --index index
 
+# make run PROFILE=fast (or accurate) picks a profile; without it, rag.toml's or the default.
 run: index
-	$(BIN)/rag serve --index index
+	$(BIN)/rag $(if $(PROFILE),--profile $(PROFILE)) serve --index index
 
 # Installed only when missing, so `make test` runs the browser test on a fresh Debian machine.
 $(CHROMIUM):
