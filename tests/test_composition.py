@@ -4,6 +4,7 @@ from rag import RAG
 from rag.answering.composition import (
     MAX_WORDS,
     continuation,
+    display_text,
     heading_is_answer,
     heading_needed,
     names_one,
@@ -185,3 +186,13 @@ def test_an_answer_never_quotes_what_the_question_leaves_out(tmp_path, fake_conf
     assert "Data governance" in answer.text, answer.text
     assert "Market dominance" not in answer.text and "Safety oversight" not in answer.text, answer.text
     assert_citations_hold(rag, answer)
+
+
+def test_a_quoted_table_row_reads_as_its_cells_without_the_header_row():
+    quote = ("Key technical achievements include:\n| Milestone | Impact |\n|---|---|\n"
+             "| 2020: First Azure supercomputer | Enabled training of larger models |")
+    assert display_text(quote) == ("Key technical achievements include: 2020: First Azure supercomputer — "
+                                   "Enabled training of larger models")
+    # A header with no row after it is all the table there is: it stays.
+    assert display_text("| Milestone | Impact |\n|---|---|") == "Milestone — Impact"
+    assert display_text("Steps:\n- unplug it\n- wait") == "Steps: unplug it; wait"

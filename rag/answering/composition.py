@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rag.answering.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
 from rag.answering.questions import ASKED_KIND, ASKS_ENTITY, ASKS_IDENTITY
-from rag.chunking import BULLET, ITEM, SENTENCE, Unit
+from rag.chunking import BULLET, ITEM, SENTENCE, TABLE_RULE, Unit
 from rag.lexical import STOPWORDS, terms
 
 MAX_WORDS = 60
@@ -40,9 +40,14 @@ class Piece:
 
 
 def display_text(quote: str) -> str:
-    """A quoted passage as one line of prose: list markers and table bars become separators."""
-    lines = [BULLET.sub("", line, count=1).strip() for line in quote.splitlines()]
-    lines = [re.sub(r"\s*\|\s*", "; ", line.strip("| ")) for line in lines if line.strip(" |:-")]
+    """A quoted passage as one line of prose: list markers and table bars become separators,
+    a table row's cells read "2020: First Azure supercomputer — Enabled training of larger
+    models", and a table's header row goes when a row of the table follows it (it only names
+    the columns: "Milestone; Impact")."""
+    raw = quote.splitlines()
+    header = {i for i in range(len(raw) - 2) if TABLE_RULE.match(raw[i + 1]) and raw[i + 2].strip(" |:-")}
+    lines = [BULLET.sub("", line, count=1).strip() for i, line in enumerate(raw) if i not in header]
+    lines = [re.sub(r"\s*\|\s*", " — ", line.strip("| ")) for line in lines if line.strip(" |:-")]
     text = ""
     for line in lines:
         text = f"{text}{' ' if not text or text.endswith((':', ';')) else '; '}{line}" if text else line
