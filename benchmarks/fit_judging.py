@@ -68,15 +68,16 @@ def passage(evidence: Evidence) -> str:
     return f"({bare_heading(unit.heading)}) {text}" if unit.heading else text
 
 
-def judge(generator, question: str, candidates: list[Evidence]) -> Verdict:
-    """Asks the model which of the first CANDIDATES units answers the question.
+def judge(generator, question: str, candidates: list[Evidence], count: int = CANDIDATES) -> Verdict:
+    """Asks the model which of the first `count` units answers the question.
 
     Args:
         generator: a Generator (its choose method).
         question: the question as it stands alone.
         candidates: scored units, best first, each text once.
+        count: how many of them to show.
     """
-    shown = tuple(candidates[:CANDIDATES])
+    shown = tuple(candidates[:count])
     if not shown:
         return Verdict((), (), 1.0)
     passages = "\n".join(f"[{i}] {passage(e)}" for i, e in enumerate(shown, 1))
@@ -86,7 +87,7 @@ def judge(generator, question: str, candidates: list[Evidence]) -> Verdict:
 
 
 def judge_each(generator, question: str, candidates: list[Evidence], count: int = CANDIDATES) -> Verdict:
-    """Asks the model of each of the first CANDIDATES units apart whether it answers the question
+    """Asks the model of each of the first `count` units apart whether it answers the question
     (one prompt a unit, read side by side in the server's slots). none is 1 minus the best yes."""
     shown = tuple(candidates[:count])
     if not shown:
@@ -101,13 +102,12 @@ def judge_each(generator, question: str, candidates: list[Evidence], count: int 
     return Verdict(shown, odds, 1 - max(odds))
 
 
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("sets", nargs="+", help="INDEX:QUESTIONS pairs (fit parts only)")
     parser.add_argument("--generator", default="default")
     parser.add_argument("--rows", help="write one JSON line per question here")
-    parser.add_argument("--candidates", type=int, default=CANDIDATES, help="with --each: candidates judged")
+    parser.add_argument("--candidates", type=int, default=CANDIDATES, help="candidates shown to the model")
     parser.add_argument("--each", action="store_true", help="ask of each candidate apart (yes or no)")
     args = parser.parse_args()
     out = open(args.rows, "w", encoding="utf-8") if args.rows else None
@@ -120,8 +120,7 @@ def main():
             evidence, answerable = answerer.find_evidence(item["question"], item["question"], rag.options(), {})
             candidates = distinct(e for e in evidence if not e.left_out)
             start = time.perf_counter()
-            verdict = (judge_each(rag.generator, item["question"], candidates, args.candidates) if args.each
-                       else judge(rag.generator, item["question"], candidates))
+            verdict = (judge_each if args.each else judge)(rag.generator, item["question"], candidates, args.candidates)
             times.append(time.perf_counter() - start)
             labels = [holds_answer(item, e.unit) for e in verdict.shown]
             row = {"id": item["id"], "unanswerable": bool(item.get("unanswerable")), "labels": labels,

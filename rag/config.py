@@ -138,7 +138,7 @@ class Config:
             profile: "fast", "default" or "accurate".
             **settings: Config fields that override the profile's.
         """
-        if profile not in PROFILES:
+        if not isinstance(profile, str) or profile not in PROFILES:
             raise ConfigError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
         return cls(**{**PROFILES[profile], **settings})
 

@@ -15,6 +15,7 @@ from rag.lexical import LexicalIndex
 from rag.stores.base import RRF_K, Hit, depth_for
 from rag.stores.store import Store, fsync_file
 
+
 def faiss_module():
     try:
         import faiss
