@@ -97,6 +97,21 @@ def test_the_lead_in_is_quoted_once_and_quotes_are_exact():
     assert TEXT[parts[1].start:parts[1].end] == "- the supply of panels"
 
 
+def test_the_items_between_a_lead_in_and_the_quoted_item_are_left_out_of_what_is_shown():
+    _, _, c = item_units()
+    (part,) = pieces([evidence(c, 0.8)], lambda source: TEXT)
+    assert part.shown == "Key concerns include: … the weather in winter"
+    # The citation still quotes the document from the lead-in on, exactly.
+    assert TEXT[part.start:part.end] == TEXT.rstrip("\n")
+
+
+def test_an_item_with_no_room_left_after_its_lead_in_is_not_quoted():
+    a, _, c = item_units()
+    other = Unit("b.txt", 0, len(TEXT), TEXT, SENTENCE, quote_start=0)
+    parts = pieces([evidence(other, 0.9), evidence(c, 0.8)], lambda source: TEXT, budget=23)
+    assert len(parts) == 1
+
+
 def test_a_long_passage_is_cut_to_the_word_budget():
     long_text = " ".join(f"word{i}" for i in range(100)) + "."
     u = Unit("c.txt", 0, len(long_text), long_text, SENTENCE, quote_start=0)
@@ -111,6 +126,14 @@ def test_the_heading_is_needed_only_when_it_names_what_is_asked():
     assert not heading_needed("Is the auto-vacuum status stored in the database?", evidence(u, 0.9))
     # The identity question may follow a clause that sets the scene.
     assert heading_needed("I run a small app, and the file keeps growing. Which setting controls the status?", evidence(u, 0.9))
+
+
+def test_a_sections_title_is_not_quoted_as_a_name():
+    text = "GitHub Copilot is an AI pair programmer."
+    titled = Unit("e.txt", 60, 60 + len(text), text, SENTENCE, "The Pillars of Partnership: Azure and AI Innovation")
+    assert not heading_needed("Which tool suggests code as you type?", evidence(titled, 0.9))
+    named = replace(titled, heading="4.2. The Trigram Tokenizer")
+    assert heading_needed("Which tool suggests code as you type?", evidence(named, 0.9))
 
 
 def test_an_identity_question_is_answered_with_the_term_its_definition_stands_under(tmp_path, fake_config):

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answering.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
-from rag.answering.questions import ASKED_KIND, ASKS_ENTITY, ASKS_IDENTITY
+from rag.answering.questions import ASKED_KIND, ASKS_ENTITY, ASKS_IDENTITY, CODE_LIKE
 from rag.chunking import BULLET, ITEM, SENTENCE, TABLE_RULE, Unit
 from rag.lexical import STOPWORDS, terms
 
@@ -24,6 +24,8 @@ CLOSE = 0.2
 # A heading this close above the quote is cited with it; a farther one is only named.
 HEADING_REACH = 200
 MAX_HEADING_WORDS = 10
+# A heading of at most this many words may be a thing's name; a longer one is a section's title.
+NAME_WORDS = 3
 MIN_PIECE_WORDS = 6
 # A sentence of at most RESTATE_WORDS words with at most RESTATE_TERMS terms the question lacks
 # only restates it; the sentence after it is quoted too.
@@ -107,8 +109,20 @@ def overlaps(e: Evidence, picked: list[Evidence]) -> bool:
 
 
 def heading_needed(question: str, evidence: Evidence) -> bool:
-    """Whether the unit's heading names what an identity question asks for and the unit does not."""
-    return bool(heading_names(question, evidence))
+    """Whether the unit's heading names what an identity question asks for and the unit does not:
+    a heading of the kind asked for ("Which pragma ...?" under "PRAGMA foreign_key_check"), or
+    one that is itself a name. A section's title ("The Pillars of Partnership: Azure and AI
+    Innovation") names no thing and would only lengthen the answer."""
+    if not heading_names(question, evidence):
+        return False
+    heading = bare_heading(evidence.unit.heading)
+    return heading_is_answer(question, evidence) or is_name(heading)
+
+
+def is_name(heading: str) -> bool:
+    """Whether a heading reads as a name ("zargs", "The Trigram Tokenizer", "sqlite3_close"): a
+    code-like word in it, or at most NAME_WORDS words."""
+    return len(heading.split()) <= NAME_WORDS or CODE_LIKE.search(heading) is not None
 
 
 def heading_names(question: str, evidence: Evidence) -> set[str]:
@@ -180,8 +194,20 @@ def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lea
         )
         start = unit.start if shown_before or not lead_ins else unit.quote_start
         text = document_text(unit.source)
-        start, end = fit_words(text, start, unit.end, budget)
-        shown = display_text(text[start:end])
+        skipped = skipped_items(text, unit) if start == unit.quote_start else None
+        if skipped:
+            # The list's lead-in, then the item itself: the items between them are left out
+            # of what is shown ("Examples include: … Azure OpenAI Service: ..."), not of the
+            # citation, whose quote stays the document's text between its offsets.
+            lead = display_text(text[start:skipped[0]])
+            room = budget - len(lead.split()) - 1
+            if room < MIN_PIECE_WORDS and result:
+                break
+            item_start, end = fit_words(text, skipped[1], unit.end, room)
+            shown = f"{lead} … {display_text(text[item_start:end])}"
+        else:
+            start, end = fit_words(text, start, unit.end, budget)
+            shown = display_text(text[start:end])
         count = len(shown.split())
         if count < min(MIN_PIECE_WORDS, len(display_text(text[unit.start:unit.end]).split())) and result:
             break
@@ -190,6 +216,18 @@ def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lea
         if budget < MIN_PIECE_WORDS:
             break
     return result
+
+
+def skipped_items(text: str, unit: Unit) -> tuple[int, int] | None:
+    """Where a list item's lead-in ends and the item starts, when other items stand between
+    them (None when the item follows its lead-in at once, or the unit is no list item)."""
+    if unit.kind != ITEM or not unit.lead_in or unit.quote_start >= unit.start:
+        return None
+    words = list(re.finditer(r"\S+", text[unit.quote_start:unit.start]))
+    count = len(unit.lead_in.split())
+    if len(words) <= count or " ".join(m.group() for m in words[:count]) != unit.lead_in:
+        return None
+    return unit.quote_start + words[count - 1].end(), unit.start
 
 
 def fit_words(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
