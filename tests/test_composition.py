@@ -12,7 +12,6 @@ from rag.answering.composition import (
     pieces,
     required_names,
     restates,
-    stands_alone,
 )
 from rag.answering.evidence import Evidence, bare_heading
 from rag.chunking import ITEM, SENTENCE, Unit
@@ -81,17 +80,6 @@ def test_a_sentence_that_restates_the_question_is_quoted_with_the_next():
     assert continuation(question, best, [best], [setup, answer]) is None
     # A sentence with a figure of its own says something.
     assert not restates("How many tables can a join hold?", Unit("j.txt", 0, 40, "A join holds at most 64 tables.", SENTENCE))
-
-
-def test_the_best_unit_answers_a_question_for_a_figure_alone():
-    a, b, c = item_units()
-    close = [evidence(a, 0.8), evidence(b, 0.75), evidence(c, 0.74)]
-    assert stands_alone("How many concerns are there?", close[0])
-    assert [e.unit for e in pick(close, alone=True)] == [a]
-    # A unit without a figure of the form asked for (its mismatch feature set) does not stand alone.
-    lacking = Evidence(a, 0, 0.8, (0.0, 0.0, 0.0, 0.0, 1.0))
-    assert not stands_alone("How many concerns are there?", lacking)
-    assert not stands_alone("Which concerns are named?", close[0])
 
 
 def test_a_far_weaker_unit_does_not_join():

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answering.evidence import NAME_TOKEN, Evidence, bare_heading, names, new_numbers
-from rag.answering.questions import ASKED_KIND, ASKS_ENTITY, ASKS_IDENTITY, CODE_LIKE, asks_number
+from rag.answering.questions import ASKED_KIND, ASKS_ENTITY, ASKS_IDENTITY, CODE_LIKE
 from rag.chunking import BULLET, ITEM, SENTENCE, TABLE_RULE, Unit
 from rag.lexical import STOPWORDS, terms
 
@@ -56,20 +56,12 @@ def display_text(quote: str) -> str:
     return " ".join(text.split())
 
 
-def pick(evidence: list[Evidence], follows: Evidence | None = None, alone: bool = False) -> list[Evidence]:
+def pick(evidence: list[Evidence], follows: Evidence | None = None) -> list[Evidence]:
     """The best unit, its continuation if it only restates the question (`continuation`), then
     up to MAX_UNITS in all that score close to it (further items of the best unit's list more
-    easily).
-
-    Args:
-        evidence: the candidates, best first.
-        follows: the best unit's continuation, if it needs one.
-        alone: no unit joins for being close (`stands_alone`).
-    """
+    easily)."""
     best = evidence[0]
     picked = [best] + ([follows] if follows is not None and follows is not best else [])
-    if alone:
-        return picked
     for e in evidence[1:]:
         if len(picked) >= MAX_UNITS:
             break
@@ -78,14 +70,6 @@ def pick(evidence: list[Evidence], follows: Evidence | None = None, alone: bool 
         if e.score >= best.score - (2 * CLOSE if same_list else CLOSE) and not overlaps(e, picked):
             picked.append(e)
     return picked
-
-
-def stands_alone(question: str, best: Evidence) -> bool:
-    """Whether the best unit answers alone: the question asks for one figure ("How much did A
-    invest in 2019?") and the unit has one of the form asked for. Units that score close to it
-    would only add other figures (on the fit and public sets the rule changed 19 answers: 12 of
-    the 13 right ones stayed right, and they went from 47 words on average to 19)."""
-    return asks_number(question) and not best.features[-1]
 
 
 def restates(question: str, unit: Unit) -> bool:

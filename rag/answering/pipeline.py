@@ -24,7 +24,6 @@ from rag.answering.composition import (
     pick,
     pieces,
     required_names,
-    stands_alone,
 )
 from rag.answering.conversation import follow_up, standalone_query
 from rag.answering.evidence import Evidence, EvidenceSelector, bare_heading
@@ -249,7 +248,7 @@ class Answerer:
     def compose(self, plan: "Plan") -> Answer:
         """The quoted answer: the best evidence, with up to two close units and the heading
         that names what an identity question asks for."""
-        picked = pick(plan.chosen, plan.follows, alone=stands_alone(plan.asked, plan.chosen[0]))
+        picked = pick(plan.chosen, plan.follows)
         heading = picked[0].unit.heading if heading_needed(plan.asked, picked[0]) else ""
         parts = pieces(picked, self.document_text, MAX_WORDS - len(heading.split()),
                        lead_ins=not plan.leaves_out)

@@ -60,11 +60,6 @@ ASKED_KIND = re.compile(r"\b(?:which|what)\s+(\w+)", re.IGNORECASE)
 CODE_LIKE = re.compile(r"\b\w*(?:\d|_|[a-z][A-Z])[\w.\-]*")
 
 
-def asks_number(question: str) -> bool:
-    """Whether the question asks for a figure: a count, an amount, a length, a year or a date."""
-    return any(form.match(question) for form in (ASKS_COUNT, ASKS_QUANTITY, ASKS_YEAR, ASKS_DAY, ASKS_MONTH))
-
-
 def counted_terms(question: str) -> set[str]:
     """The terms of what a "how many" question counts ("how many locking states" -> lock, state)."""
     match = COUNTED.search(question)
