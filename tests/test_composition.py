@@ -106,10 +106,14 @@ def test_the_items_between_a_lead_in_and_the_quoted_item_are_left_out_of_what_is
 
 
 def test_an_item_with_no_room_left_after_its_lead_in_is_not_quoted():
-    a, _, c = item_units()
+    _, _, c = item_units()
     other = Unit("b.txt", 0, len(TEXT), TEXT, SENTENCE, quote_start=0)
     parts = pieces([evidence(other, 0.9), evidence(c, 0.8)], lambda source: TEXT, budget=23)
     assert len(parts) == 1
+    # As the first piece, a lead-in too long to leave the item room is cut to the budget with the
+    # items after it, as any long passage is.
+    (part,) = pieces([evidence(c, 0.8)], lambda source: TEXT, budget=8)
+    assert len(part.shown.split()) <= 8 and part.shown.endswith("…")
 
 
 def test_a_long_passage_is_cut_to_the_word_budget():

@@ -195,16 +195,16 @@ def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lea
         start = unit.start if shown_before or not lead_ins else unit.quote_start
         text = document_text(unit.source)
         skipped = skipped_items(text, unit) if start == unit.quote_start else None
-        if skipped:
+        lead = display_text(text[start:skipped[0]]) if skipped else ""
+        room = budget - len(lead.split()) - 1
+        if skipped and room >= MIN_PIECE_WORDS:
             # The list's lead-in, then the item itself: the items between them are left out
             # of what is shown ("Examples include: … Azure OpenAI Service: ..."), not of the
             # citation, whose quote stays the document's text between its offsets.
-            lead = display_text(text[start:skipped[0]])
-            room = budget - len(lead.split()) - 1
-            if room < MIN_PIECE_WORDS and result:
-                break
             item_start, end = fit_words(text, skipped[1], unit.end, room)
             shown = f"{lead} … {display_text(text[item_start:end])}"
+        elif skipped and result:
+            break  # no room left for the item after its lead-in
         else:
             start, end = fit_words(text, start, unit.end, budget)
             shown = display_text(text[start:end])
