@@ -31,6 +31,8 @@ MIN_PIECE_WORDS = 6
 # only restates it; the sentence after it is quoted too.
 RESTATE_WORDS = 20
 RESTATE_TERMS = 3
+
+
 @dataclass(frozen=True)
 class Piece:
     """One cited span of an answer: text[start:end] of a document, as shown in the answer."""
