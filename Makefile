@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install index run test clean corpus-sqlite index-sqlite bench
-.PHONY: corpus-zsh corpus-nut index-zsh index-nut
+.PHONY: corpus-zsh corpus-nut corpus-asy index-zsh index-nut index-asy
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ bench: index
 	$(BIN)/python benchmarks/engines.py --out benchmarks/RESULTS.md
 
 # Evaluation corpora from Debian's documentation packages (eval/README.md): SQLite's HTML
-# documentation, the zsh manual in HTML, NUT's PDF manuals.
+# documentation, the zsh manual in HTML, NUT's and Asymptote's PDF manuals.
 corpus-sqlite:
 	bash eval/get_debian_docs.sh sqlite sqlite3-doc usr/share/doc/sqlite3 html
 
@@ -58,6 +58,9 @@ corpus-zsh:
 corpus-nut:
 	bash eval/get_debian_docs.sh nut nut-doc usr/share/doc/nut-doc/pdf pdf
 
+corpus-asy:
+	bash eval/get_debian_docs.sh asy asymptote-doc usr/share/doc/asymptote pdf
+
 index-sqlite: install corpus-sqlite
 	$(BIN)/rag index --corpus corpora/sqlite --index index-sqlite
 
@@ -66,6 +69,9 @@ index-zsh: install corpus-zsh
 
 index-nut: install corpus-nut
 	$(BIN)/rag index --corpus corpora/nut --index index-nut
+
+index-asy: install corpus-asy
+	$(BIN)/rag index --corpus corpora/asy --index index-asy
 
 clean:
 	rm -rf $(VENV) index/manifest.json index/data-* .pytest_cache

@@ -10,6 +10,8 @@
 #   zsh     zsh-doc      usr/share/doc/zsh-common/html     html  the Z shell manual and FAQ, 186 pages
 #                                                                (144 one-line redirects left by texinfo)
 #   nut     nut-doc      usr/share/doc/nut-doc/pdf         pdf   Network UPS Tools' manuals, 6 PDFs, 296 pages
+#   asy     asymptote-doc usr/share/doc/asymptote          pdf   Asymptote's manuals, 6 PDFs, 220 pages
+#                                                                (examples/pixel.pdf is an image: skipped)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1 package=$2 folder=$3 extension=$4
