@@ -87,13 +87,6 @@ def test_a_year_does_not_answer_how_many():
     assert not form_mismatch("How many locking states are there?", "A file is in one of five locking states.")
     assert form_mismatch("How many locking states are there?", "A file is in one locking state at a time.")
 
-
-def test_a_settings_default_value_is_not_money():
-    signature = "guide MakeFreehand(pair pFrom, pair pTo, real dblRelDivisionLength = 12.5, bool bIncludeTo = true)"
-    assert not form_mismatch("What is the default value of dblRelDivisionLength?", signature)
-    assert form_mismatch("What is the value of the deal?", "The deal closed in March.")
-    assert not form_mismatch("What is the value of the deal?", "The deal was worth $10 billion.")
-
     # A duration may be a span of years.
     assert not form_mismatch("How long was Azure the exclusive provider?", "2020-2022: Azure exclusive")
 

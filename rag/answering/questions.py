@@ -17,9 +17,7 @@ ASK = r"^\W*(?:(?:on|in|by|since|until|from)\s+)?"
 ASKS_DAY = re.compile(ASK + r"(?:what|which)\s+(?:date|day)\b", re.IGNORECASE)
 ASKS_MONTH = re.compile(ASK + r"(?:what|which)\s+month\b", re.IGNORECASE)
 ASKS_YEAR = re.compile(ASK + r"(?:(?:what|which)\s+year\b|when\s+(?:did|was|were|will|is|are|has|had)\b)", re.IGNORECASE)
-# "Value" is money unless it is a setting's: "the default value of dblRelDivisionLength" asks a number.
-MONEY_WORDS = re.compile(r"\b(money|dollars?|cost|costs|price|priced|worth|valuation|revenue|salary|paid|pay|spend|spent|funding|invest\w*)\b"
-                         r"|(?<!default )(?<!initial )(?<!return )(?<!maximum )(?<!minimum )\bvalue\b", re.IGNORECASE)
+MONEY_WORDS = re.compile(r"\b(money|dollars?|cost|costs|price|priced|worth|value|valuation|revenue|salary|paid|pay|spend|spent|funding|invest\w*)\b", re.IGNORECASE)
 ASKS_QUANTITY = re.compile(ASK + r"(?:how\s+much|what\s+(?:is|was|were|are)\s+the\s+(?:\w+\s+)?(?:value|price|cost|amount|valuation|revenue|size))\b", re.IGNORECASE)
 ASKS_COUNT = re.compile(ASK + r"(?:how\s+(?:much|many|large|big|long|old|often|far)|what\s+(?:percentage|percent|share|amount|number|proportion|fraction))\b", re.IGNORECASE)
 ASKS_MANY = re.compile(ASK + r"how\s+many\b", re.IGNORECASE)
