@@ -190,7 +190,8 @@ def pdf_to_text(path: Path, data: bytes) -> str:
 
 def join_wrapped_lines(text: str) -> str:
     # PDF extraction breaks lines where the page did; a line that runs on in lower case is
-    # one sentence, so the break becomes a space (or disappears after a hyphen).
+    # one sentence, so the break becomes a space (or disappears after a hyphen). A semicolon
+    # does not end a sentence: "The command import graph;" / "is an abbreviation for ..." is one.
     text = re.sub(r"(\w)-\n(?=[a-z])", r"\1", text)
-    text = re.sub(r"(?<![.!?:;])[ \t]*\n(?=[a-z(])", " ", text)
+    text = re.sub(r"(?<![.!?:])[ \t]*\n(?=[a-z(])", " ", text)
     return text.strip()

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.documents import DocumentError, html_to_text, list_files, read_document
+from rag.documents import DocumentError, html_to_text, join_wrapped_lines, list_files, read_document
 
 
 def minimal_pdf(text: str) -> bytes:
@@ -69,6 +69,19 @@ def test_pdf_text_is_extracted(tmp_path):
     path = tmp_path / "doc.pdf"
     path.write_bytes(minimal_pdf("Hydrogen is the lightest element."))
     assert "Hydrogen is the lightest element." in read_document(path, tmp_path).text
+
+
+def test_pdf_lines_that_run_on_in_lower_case_are_joined():
+    page = (
+        "The command import graph;\nis a convenient abbreviation for\nthe commands access graph;\n"
+        "unravel graph;\nA new line.\nthe end:\nnext"
+    )
+    assert join_wrapped_lines(page).split("\n") == [
+        "The command import graph; is a convenient abbreviation for the commands access graph; unravel graph;",
+        "A new line.",
+        "the end:",
+        "next",
+    ]
 
 
 @pytest.mark.parametrize("name, data, reason", [
