@@ -124,6 +124,18 @@ def test_a_long_passage_is_cut_to_the_word_budget():
     assert long_text[part.start:part.end].split() == long_text.split()[:MAX_WORDS - 1]
 
 
+def test_table_bars_shown_as_dashes_count_against_the_word_budget():
+    # Code such as "|G(x)|" shows each bar as " — ", a word the text does not have.
+    code = " ".join(f"|g{i}|" for i in range(70)) + "."
+    u = Unit("e.txt", 0, len(code), code, SENTENCE, quote_start=0)
+    (part,) = pieces([evidence(u, 0.9)], lambda source: code)
+    assert len(part.shown.split()) <= MAX_WORDS and part.shown.endswith("…")
+    short = "|a| |b| |c|."
+    v = Unit("f.txt", 0, len(short), short, SENTENCE, quote_start=0)
+    (whole,) = pieces([evidence(v, 0.9)], lambda source: short, budget=5)
+    assert len(whole.shown.split()) <= 5
+
+
 def test_the_heading_is_needed_only_when_it_names_what_is_asked():
     u = Unit("d.txt", 30, 80, "Query or set the auto-vacuum status in the database.", SENTENCE, "PRAGMA auto_vacuum")
     assert heading_needed("Which setting controls the auto-vacuum status?", evidence(u, 0.9))

@@ -203,13 +203,12 @@ def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lea
             # The list's lead-in, then the item itself: the items between them are left out
             # of what is shown ("Examples include: … Azure OpenAI Service: ..."), not of the
             # citation, whose quote stays the document's text between its offsets.
-            item_start, end = fit_words(text, skipped[1], unit.end, room)
-            shown = f"{lead} … {display_text(text[item_start:end])}"
+            item_start, end, item = fit_shown(text, skipped[1], unit.end, room)
+            shown = f"{lead} … {item}"
         elif skipped and result:
             break  # no room left for the item after its lead-in
         else:
-            start, end = fit_words(text, start, unit.end, budget)
-            shown = display_text(text[start:end])
+            start, end, shown = fit_shown(text, start, unit.end, budget)
         count = len(shown.split())
         if count < min(MIN_PIECE_WORDS, len(display_text(text[unit.start:unit.end]).split())) and result:
             break
@@ -230,6 +229,19 @@ def skipped_items(text: str, unit: Unit) -> tuple[int, int] | None:
     if len(words) <= count or " ".join(m.group() for m in words[:count]) != unit.lead_in:
         return None
     return unit.quote_start + words[count - 1].end(), unit.start
+
+
+def fit_shown(text: str, start: int, end: int, budget: int) -> tuple[int, int, str]:
+    """The span cut to what shows within `budget` words (with the "…" of a cut), and how it
+    shows: a table bar shown as " — " is a word more than in the text ("|x|" in code)."""
+    limit = budget
+    while True:
+        start, cut = fit_words(text, start, end, limit)
+        shown = display_text(text[start:cut])
+        over = len(shown.split()) + (cut < end) - budget
+        if over <= 0 or limit <= 1:
+            return start, cut, shown
+        limit = max(limit - over, 1)
 
 
 def fit_words(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
