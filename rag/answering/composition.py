@@ -203,12 +203,12 @@ def pieces(evidence: list[Evidence], document_text, budget: int = MAX_WORDS, lea
             # The list's lead-in, then the item itself: the items between them are left out
             # of what is shown ("Examples include: … Azure OpenAI Service: ..."), not of the
             # citation, whose quote stays the document's text between its offsets.
-            item_start, end, item = fit_shown(text, skipped[1], unit.end, room)
+            end, item = fit_shown(text, skipped[1], unit.end, room)
             shown = f"{lead} … {item}"
         elif skipped and result:
             break  # no room left for the item after its lead-in
         else:
-            start, end, shown = fit_shown(text, start, unit.end, budget)
+            end, shown = fit_shown(text, start, unit.end, budget)
         count = len(shown.split())
         if count < min(MIN_PIECE_WORDS, len(display_text(text[unit.start:unit.end]).split())) and result:
             break
@@ -231,26 +231,20 @@ def skipped_items(text: str, unit: Unit) -> tuple[int, int] | None:
     return unit.quote_start + words[count - 1].end(), unit.start
 
 
-def fit_shown(text: str, start: int, end: int, budget: int) -> tuple[int, int, str]:
-    """The span cut to what shows within `budget` words (with the "…" of a cut), and how it
-    shows: a table bar shown as " — " is a word more than in the text ("|x|" in code)."""
+def fit_shown(text: str, start: int, end: int, budget: int) -> tuple[int, str]:
+    """Where text[start:end] is cut (at a word boundary) so that what it shows fits `budget`
+    words, with the "…" of a cut, and what it shows: a table bar shown as " — " is a word more
+    than in the text ("|x|" in code)."""
+    spans = [m.span() for m in re.finditer(r"\S+", text[start:end])]
     limit = budget
     while True:
-        start, cut = fit_words(text, start, end, limit)
+        # One word of the limit goes to the "…" that marks a cut.
+        cut = end if len(spans) <= limit else start + spans[max(limit - 1, 1) - 1][1]
         shown = display_text(text[start:cut])
         over = len(shown.split()) + (cut < end) - budget
         if over <= 0 or limit <= 1:
-            return start, cut, shown
+            return cut, shown
         limit = max(limit - over, 1)
-
-
-def fit_words(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
-    """The span cut to its first `budget` words (at a word boundary) when it is longer."""
-    spans = [m.span() for m in re.finditer(r"\S+", text[start:end])]
-    if len(spans) <= budget:
-        return start, end
-    # One word of the budget goes to the "…" that marks the cut.
-    return start, start + spans[max(budget - 1, 1) - 1][1]
 
 
 def heading_span(text: str, heading: str, start: int) -> int | None:
