@@ -15,7 +15,6 @@ For each set, of the answerable questions: how often a unit that holds the answe
 """
 
 import argparse
-import math
 import statistics
 import time
 from collections import defaultdict
@@ -23,7 +22,7 @@ from collections import defaultdict
 from fit_evidence import holds_answer
 
 from rag import RAG, Config
-from rag.answering.evidence import BIAS, MISMATCH_FACTOR, WEIGHTS
+from rag.answering.evidence import score
 from rag.evaluation import load_questions
 from rag.lexical import terms
 
@@ -38,12 +37,8 @@ def held(item: dict, evidence: list) -> tuple[bool, bool, bool]:
 
 
 def logit_with(evidence, extra: list[float]) -> list[float]:
-    """rag's evidence scores with `extra` added to each logit (evidence.score's formula)."""
-    scores = []
-    for e, x in zip(evidence, extra):
-        z = BIAS + sum(w * f for w, f in zip(WEIGHTS, e.features)) + x
-        scores.append((MISMATCH_FACTOR if e.features[-1] else 1.0) / (1.0 + math.exp(-z)))
-    return scores
+    """rag's evidence scores with `extra` added to each logit."""
+    return [score(e.features, x) for e, x in zip(evidence, extra)]
 
 
 def guess_rows(rag: RAG, item: dict, generator) -> dict[str, tuple]:
