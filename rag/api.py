@@ -3,13 +3,11 @@
 import logging
 import shutil
 import threading
-import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rag.answering.answer import Answer
 from rag.answering.pipeline import Answerer, Options
-from rag.batch import MAX_QUESTION_CHARS
 from rag.config import Config
 from rag.documents import read_document, upload_name
 from rag.errors import DocumentError, RagError
@@ -17,6 +15,7 @@ from rag.indexing import IndexReport, Progress, update_index
 from rag.locking import index_lock
 from rag.models.base import Embedder, Generator
 from rag.models.factory import default_embedder, default_generator, indexing_embedder
+from rag.questions import MAX_QUESTION_CHARS, check_history, check_question  # noqa: F401 (MAX_QUESTION_CHARS: public)
 from rag.stores.factory import config_store, load_store, make_retriever
 from rag.stores.store import Store, read_manifest
 
@@ -144,7 +143,7 @@ class RAG:
             **overrides: top_k, max_evidence, max_new_tokens or extractive_only for this call.
         """
         question = check_question(question)
-        return AnswerStream(self.answerer.stream(question, history, self.options(**overrides)))
+        return AnswerStream(self.answerer.stream(question, check_history(history), self.options(**overrides)))
 
     def ask(self, question: str, *, history: list[str] | None = None, **overrides) -> Answer:
         """Answers a question. Same arguments as stream.
@@ -152,7 +151,7 @@ class RAG:
         Threads may ask at the same time: the generator writes their drafts side by side.
         """
         question = check_question(question)
-        return AnswerStream(self.answerer.stream(question, history, self.options(**overrides))).result()
+        return AnswerStream(self.answerer.stream(question, check_history(history), self.options(**overrides))).result()
 
     def ask_many(self, questions: Iterable[str], **overrides) -> list[Answer]:
         """Answers questions in input order: the models load once, every question is embedded
@@ -247,22 +246,3 @@ def recorded_store(index_dir: Path, config: Config, manifest: dict | None = None
             return config
     recorded = {"store": config_store(manifest.get("store", "faiss"), index_dir), "collection": manifest.get("collection")}
     return config.replace(**{k: v for k, v in recorded.items() if getattr(config, k) is None})
-
-
-def check_question(question: str) -> str:
-    """The question with control and invisible format characters (NUL, escapes, bidi
-    overrides, zero-width spaces) taken out and white space collapsed.
-
-    Raises:
-        ValueError: it is empty, or longer than MAX_QUESTION_CHARS.
-    """
-    if not isinstance(question, str):
-        raise ValueError("the question is empty")
-    question = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in question
-                                if unicodedata.category(c) != "Cf").split())
-    if not question:
-        raise ValueError("the question is empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise ValueError(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,} "
-                         "characters: ask about one thing at a time")
-    return question

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from rag.answering.answer import Answer
 from rag.errors import RagError
+from rag.questions import MAX_QUESTION_CHARS, check_question, printable  # noqa: F401 (MAX_QUESTION_CHARS: public)
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 2000
 FORMATS = ("jsonl", "csv")
 SCHEMA = ("id", "question", "answer", "abstained", "citations", "latency_ms", "error")
 
@@ -104,11 +104,11 @@ def check_row(line: int, row: dict | str) -> Question:
     qid = str(row.get("id") or line).strip()
     text = row.get("question")
     extra = {k: v for k, v in row.items() if k not in ("id", "question")}
-    if not isinstance(text, str) or not text.strip():
-        return Question(qid, "", line, extra, f"line {line}: the question is empty")
-    text = " ".join(text.split())
-    if len(text) > MAX_QUESTION_CHARS:
-        return Question(qid, text[:200], line, extra, f"line {line}: the question is longer than {MAX_QUESTION_CHARS} characters")
+    try:
+        text = check_question(text)
+    except ValueError as exc:
+        shown = printable(" ".join(text.split())[:200]) if isinstance(text, str) else ""
+        return Question(qid, shown, line, extra, f"line {line}: {exc}")
     return Question(qid, text, line, extra)
 
 
@@ -141,11 +141,12 @@ class Writer:
             self.csv.writeheader()
 
     def write(self, row: dict):
+        # printable: an id or passed-through field may hold a lone surrogate, which UTF-8 cannot write.
         if self.csv:
             flat = dict(row, citations=flatten_citations(row["citations"]))
-            self.csv.writerow({k: "" if v is None else v for k, v in flat.items()})
+            self.csv.writerow({k: "" if v is None else printable(v) if isinstance(v, str) else v for k, v in flat.items()})
         else:
-            self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self.stream.write(printable(json.dumps(row, ensure_ascii=False)) + "\n")
         self.stream.flush()
 
 

@@ -206,20 +206,24 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 def batch(config, questions, out, fmt, index_dir, resume, extractive):
     """Answer a list of questions (.txt, .jsonl, .csv, or - for stdin) to a file."""
     from rag.batch import Writer, done_ids, input_format, parse_questions, run_batch
+    from rag.questions import printable
 
     fmt = fmt or ("csv" if out and out.lower().endswith(".csv") else "jsonl")
     if resume and not out:
         raise click.UsageError("--resume needs --out: the file to continue")
     try:
-        text = sys.stdin.read() if questions == "-" else Path(questions).read_text(encoding="utf-8")
+        raw = sys.stdin.buffer.read() if questions == "-" else Path(questions).read_bytes()
+        # A line that is not UTF-8 keeps its bad bytes as lone surrogates: that line gets an error
+        # row (rag/questions.py) and the others are answered.
+        text = raw.decode("utf-8", "surrogateescape")
         items = parse_questions(text, input_format(questions, text))
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise click.ClickException(f"cannot read {questions}: {exc}") from exc
     except RagError as exc:
         raise click.ClickException(str(exc)) from exc
     for item in items:
         if item.error:
-            click.echo(f"bad input: {item.error}", err=True)
+            click.echo(f"bad input: {printable(item.error)}", err=True)
     extra = sorted({k for item in items for k in item.extra})
     skip = done_ids(Path(out), fmt) if resume else set()
     sink = open(out, "a" if resume else "w", encoding="utf-8", newline="") if out else sys.stdout

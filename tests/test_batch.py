@@ -42,7 +42,7 @@ def test_jsonl_bad_lines_become_error_rows_with_their_line_numbers():
     errors = {q.line: q.error for q in items if q.error}
     assert set(errors) == {2, 3, 6, 7}
     assert "invalid JSON" in errors[2] and "line 2" in errors[2]
-    assert "empty" in errors[3] and "duplicate id 'a'" in errors[6] and "longer than" in errors[7]
+    assert "empty" in errors[3] and "duplicate id 'a'" in errors[6] and "the limit is 2,000" in errors[7]
     good = [q for q in items if not q.error]
     assert [q.id for q in good] == ["a", "4", "d"]
     assert good[0].extra == {"topic": "energy"}

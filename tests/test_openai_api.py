@@ -171,6 +171,18 @@ def test_a_broken_body_gets_an_openai_error_not_a_traceback(server):
     assert response.status_code == 404 and "POST /v1/chat/completions" in response.json()["error"]["message"]
 
 
+def test_a_lone_surrogate_gets_a_400_and_control_characters_are_cleaned(server):
+    url, _ = server
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    for stream in ("false", "true"):
+        body = '{"model": "rag", "stream": %s, "messages": [{"role": "user", "content": "Who runs \\ud800 Nightjet?"}]}' % stream
+        response = httpx.post(f"{url}/v1/chat/completions", content=body, headers=headers)
+        assert response.status_code == 400 and "lone surrogate" in response.json()["error"]["message"]
+    body = json.dumps({"model": "rag", "messages": [{"role": "user", "content": "Who runs the\u0000 Nightjet\u001b network?"}]})
+    response = httpx.post(f"{url}/v1/chat/completions", content=body, headers=headers)
+    assert response.status_code == 200 and "ÖBB" in response.json()["choices"][0]["message"]["content"]
+
+
 def test_curl_gets_server_sent_events_that_end_with_done(server):
     url, _ = server
     body = json.dumps({"model": "rag", "stream": True, "messages": [{"role": "user", "content": NIGHTJET}]})

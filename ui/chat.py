@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag import RAG, SUPPORTED_SUFFIXES, RagError
 from rag.documents import upload_name
+from rag.questions import printable
 from ui.line import Line
 from ui.render import answer_html, escape, is_streaming, stopped_html, streaming_html, waiting_html
 
@@ -38,8 +39,9 @@ def take_question(message: str, chat: list[dict]) -> tuple[str, str, list[dict]]
     question = " ".join((message or "").split())
     if not question:
         return "", "", chat
-    # Escaped: the chat renders a message as Markdown with HTML, and a question is shown as typed.
-    return "", question, chat + [{"role": "user", "content": escape(question)}]
+    # Escaped: the chat renders a message as Markdown with HTML, and a question is shown as typed
+    # (a lone surrogate, which respond refuses, as U+FFFD: the page's JSON cannot carry one).
+    return "", question, chat + [{"role": "user", "content": escape(printable(question))}]
 
 
 def respond(rag: RAG, question: str, chat: list[dict], questions: list[str], line: Line | None = None,
