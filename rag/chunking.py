@@ -128,14 +128,21 @@ class Block:
     end: int
     kind: str
     standalone: bool  # a paragraph of its own: blank line (or edge of text) before and after
+    whole: bool = False  # one unit, not split into sentences (a code block)
 
 
-def split_units(source: str, text: str) -> list[Unit]:
+# The kinds of block a reader names (rag/readers/base.py) -> the kind of their units.
+READER_KINDS = {"heading": HEADING, "item": ITEM, "text": SENTENCE, "code": SENTENCE}
+
+
+def split_units(source: str, text: str, blocks: tuple[tuple[int, int, str], ...] = ()) -> list[Unit]:
     """Splits a document into units with headings and lead-ins attached.
 
     Args:
         source: the document's source name.
         text: the document text.
+        blocks: the (start, end, kind) blocks its reader found; without them the structure
+            is guessed from the text's lines (plain text, HTML, PDF).
 
     Returns:
         The units in document order.
@@ -143,10 +150,16 @@ def split_units(source: str, text: str) -> list[Unit]:
     units: list[Unit] = []
     heading = ""
     lead_in: Unit | None = None
-    for block in split_blocks(text):
+    given = [Block(s, e, READER_KINDS[k], True, k == "code") for s, e, k in blocks]
+    for block in given or split_blocks(text):
         if block.kind == RULE:
             continue
-        spans = [(block.start, block.end)] if block.kind != SENTENCE else split_sentences(text, block.start, block.end)
+        if block.kind != SENTENCE:
+            spans = [(block.start, block.end)]
+        elif block.whole:
+            spans = cap_length(text, block.start, block.end)
+        else:
+            spans = split_sentences(text, block.start, block.end)
         for start, end in spans:
             unit_text = text[start:end]
             previous = units[-1] if units else None

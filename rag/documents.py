@@ -1,26 +1,23 @@
-"""Files -> Documents: one reader per format, each returning plain text.
+"""Files -> Documents: each file read by the reader of its format (rag/readers/).
 
-For .txt and .md the text is the file's own characters (newlines kept as they are), so
-citation offsets point straight into the file. HTML and PDF are read into text first;
-offsets then point into that text, which the index keeps beside the chunks.
+For .txt the text is the file's own characters (newlines kept as they are), so citation
+offsets point straight into the file. Every other format is read into text first, with its
+structure (headings, list items, table rows) as blocks; offsets then point into that text,
+which the index keeps beside the chunks.
 """
 
 import hashlib
 import logging
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.config import Config
-from rag.errors import DocumentError, MissingDependencyError
+from rag.errors import DocumentError
+from rag.readers import SUPPORTED_SUFFIXES, reader_for
 
 log = logging.getLogger(__name__)
 
-TEXT_SUFFIXES = (".txt", ".md", ".markdown")
-HTML_SUFFIXES = (".html", ".htm")
-PDF_SUFFIXES = (".pdf",)
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
 MAX_FILE_MB = Config.max_file_mb  # the default limit
 
 
@@ -32,11 +29,21 @@ class Document:
         source: the path relative to the corpus folder, with forward slashes.
         text: the text that chunks and citations point into.
         sha256: hash of the file's bytes, used to notice changes.
+        blocks: (start, end, kind) of the headings, list items, table rows, paragraphs and code
+            blocks its reader found; empty when the chunker finds the structure (plain text).
+        reader: which reading gave the text (rag/readers/, READER); a file read by an older
+            reading is read again even if its bytes did not change.
     """
 
     source: str
     text: str
     sha256: str
+    blocks: tuple[tuple[int, int, str], ...] = ()
+    reader: str = ""
+
+    def __post_init__(self):
+        # Read back from JSON the blocks are lists; kept as tuples so a Document stays hashable.
+        object.__setattr__(self, "blocks", tuple(tuple(b) for b in self.blocks))
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -78,19 +85,20 @@ def read_document(path: Path, root: Path, data: bytes | None = None, max_mb: flo
         except OSError as exc:
             raise DocumentError(path, exc.strerror or str(exc)) from exc
     check_size(path, len(data), max_mb)
-    suffix = path.suffix.lower()
-    if suffix in TEXT_SUFFIXES:
-        text = decode_text(path, data)
-    elif suffix in HTML_SUFFIXES:
-        text = html_to_text(decode_text(path, data))
-    elif suffix in PDF_SUFFIXES:
-        text = pdf_to_text(path, data)
-    else:
-        raise DocumentError(path, f"unsupported file type {suffix!r}")
-    if not text.strip():
+    reader = reader_for(path.suffix)
+    if reader is None:
+        raise DocumentError(path, f"unsupported file type {path.suffix.lower()!r}")
+    content = reader.read(path, data)
+    if not content.text.strip():
         raise DocumentError(path, "no text in it")
     source = path.relative_to(root).as_posix()
-    return Document(source=source, text=text, sha256=sha256_bytes(data))
+    return Document(source, content.text, sha256_bytes(data), content.blocks, reader.READER)
+
+
+def reading(path: Path) -> str:
+    """Which reading a file of this name gets now (its reader's READER)."""
+    reader = reader_for(path.suffix)
+    return reader.READER if reader else ""
 
 
 def check_size(path: Path, size: int, max_mb: float):
@@ -109,89 +117,3 @@ def upload_name(name: str) -> str:
         stem, suffix = name, ""
     stem = stem.encode()[:150].decode(errors="ignore").strip(" .")
     return f"{stem or 'upload'}{dot}{suffix}"
-
-
-def decode_text(path: Path, data: bytes) -> str:
-    if b"\x00" in data[:4096]:
-        raise DocumentError(path, "it looks like a binary file, not text")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise DocumentError(path, "it is neither UTF-8 nor Windows-1252 text")
-
-
-BLOCK_TAGS = {
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "form", "h", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-    "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul",
-}
-SKIP_TAGS = ("script", "style", "noscript", "template", "svg", "head", "nav", "form", "select", "button")
-# Site furniture that every page of a documentation site repeats (menus, search boxes, the
-# logo's tagline): by class, id or role. Its text would otherwise be a chunk of every page.
-FURNITURE = re.compile(r"^(?:nav|navbar|navigation|menu|mainmenu|submenu|menubar|breadcrumbs?|sidebar|tagline|search|searchbox|searchmenu)$",
-                       re.IGNORECASE)
-BLOCK_BREAK = "\x00"  # marks block edges; the page's own line breaks are only white space
-
-
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML page: one block (paragraph, heading, term, list item) a
-    paragraph, with the line breaks of the HTML source inside a block turned into spaces."""
-    try:
-        from bs4 import BeautifulSoup
-    except ImportError as exc:
-        raise MissingDependencyError("reading .html needs beautifulsoup4: pip install beautifulsoup4") from exc
-    soup = BeautifulSoup(html, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(SKIP_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(furniture):
-        tag.decompose()
-    for tag in soup.find_all(BLOCK_TAGS):
-        tag.insert_before(BLOCK_BREAK + ("- " if tag.name == "li" else ""))
-        tag.insert_after(BLOCK_BREAK)
-    blocks = [" ".join(block.split()) for block in soup.get_text().split(BLOCK_BREAK)]
-    body = "\n\n".join(block for block in blocks if block and block != "-")
-    return f"{title}\n\n{body}" if title and not body.startswith(title) else body
-
-
-def furniture(tag) -> bool:
-    """Whether an element is a menu, breadcrumb trail, sidebar or tagline (by class, id or role)."""
-    if tag.attrs is None:  # already removed with an enclosing element
-        return False
-    names = list(tag.get("class") or []) + (tag.get("id") or "").split() + (tag.get("role") or "").split()
-    return any(FURNITURE.match(name) for name in names)
-
-
-def pdf_to_text(path: Path, data: bytes) -> str:
-    """Text of a PDF, page after page, with hard-wrapped lines joined into paragraphs."""
-    try:
-        import io
-
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-    except ImportError as exc:
-        raise MissingDependencyError("reading .pdf needs pypdf: pip install pypdf") from exc
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError(path, "the PDF is encrypted with a password")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except DocumentError:
-        raise
-    # PyPdfError includes LimitReachedError: a stream that would inflate past pypdf's limits
-    # (a decompression bomb) is refused, not read into memory. RecursionError: a page tree
-    # that loops back on itself.
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
-        raise DocumentError(path, f"not a readable PDF ({exc})") from exc
-    return "\n\n".join(join_wrapped_lines(page) for page in pages if page.strip())
-
-
-def join_wrapped_lines(text: str) -> str:
-    # PDF extraction breaks lines where the page did; a line that runs on in lower case is
-    # one sentence, so the break becomes a space (or disappears after a hyphen). A semicolon
-    # does not end a sentence: "The command import graph;" / "is an abbreviation for ..." is one.
-    text = re.sub(r"(\w)-\n(?=[a-z])", r"\1", text)
-    text = re.sub(r"(?<![.!?:])[ \t]*\n(?=[a-z(])", " ", text)
-    return text.strip()

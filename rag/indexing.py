@@ -10,7 +10,7 @@ import numpy as np
 
 from rag.chunking import Chunk, Unit, make_chunks, split_units, text_key, unit_text
 from rag.config import Config
-from rag.documents import MAX_FILE_MB, Document, check_size, list_files, read_document, sha256_bytes
+from rag.documents import MAX_FILE_MB, SUPPORTED_SUFFIXES, Document, check_size, list_files, read_document, reading, sha256_bytes
 from rag.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
 from rag.models.base import Embedder, embed_in_calls
 from rag.stores.factory import attach_backend, load_store, manifest_store, same_place
@@ -76,7 +76,7 @@ def read_corpus(corpus_dir: Path, previous: Store | None, report: IndexReport,
             report.skipped[source] = exc.strerror or str(exc)
             log.warning("skipped %s: %s", source, report.skipped[source])
             continue
-        if source in old and old[source].sha256 == sha256_bytes(data):
+        if source in old and old[source].sha256 == sha256_bytes(data) and old[source].reader == reading(path):
             documents[source] = old[source]
             report.unchanged.append(source)
             continue
@@ -126,7 +126,7 @@ def update_index(
     documents = read_corpus(corpus_dir, previous, report, config.max_file_mb)
     if not documents:
         why = f"; unreadable: {', '.join(report.skipped)}" if report.skipped else ""
-        raise EmptyCorpusError(f"no readable document (.txt .md .html .pdf) in {corpus_dir}{why}")
+        raise EmptyCorpusError(f"no readable document ({' '.join(SUPPORTED_SUFFIXES)}) in {corpus_dir}{why}")
     corpus = os.path.relpath(corpus_dir.resolve(), index_dir.resolve())
     location = manifest_store(config.store_or_default, index_dir)
     same_store = previous is not None and same_place(previous, location, config)
@@ -153,7 +153,7 @@ def assemble(documents, config, embedder, previous, report, progress) -> Store:
     chunks: list[Chunk] = []
     for source in sorted(documents):
         doc = documents[source]
-        doc_units = split_units(source, doc.text)
+        doc_units = split_units(source, doc.text, doc.blocks)
         offset = len(units)
         for chunk in make_chunks(doc_units, doc.text, config.chunk_chars, config.chunk_overlap):
             chunks.append(replace(chunk, first_unit=chunk.first_unit + offset, last_unit=chunk.last_unit + offset))

@@ -1,6 +1,8 @@
 import pytest
 
-from rag.documents import DocumentError, html_to_text, join_wrapped_lines, list_files, read_document
+from rag.documents import DocumentError, list_files, read_document
+from rag.readers.html import html_to_text
+from rag.readers.pdf import join_wrapped_lines
 
 
 def minimal_pdf(text: str) -> bytes:

@@ -146,14 +146,16 @@ def test_uploads_are_indexed_at_once_and_bad_files_are_named(fake_rag, tmp_path)
     folder.mkdir()
     (folder / "kiwi.txt").write_text("The kiwi is a flightless bird that lives only in New Zealand.\n", encoding="utf-8")
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not a real pdf")
-    (folder / "sheet.docx").write_bytes(b"PK not supported")
+    (folder / "sheet.docx").write_bytes(b"PK not a zip")
+    (folder / "photo.png").write_bytes(b"\x89PNG not read")
     steps = []
     message = actions.add_documents(fake_rag, [str(p) for p in sorted(folder.iterdir())], lambda d, t: steps.append((d, t)))
     assert "Added kiwi.txt" in message
     assert re.search(r"Could not read broken\.pdf: .+", message)
-    assert "Not added sheet.docx" in message
+    assert re.search(r"Could not read sheet\.docx: .*not a valid zip", message)
+    assert "Not added photo.png" in message
     assert steps and steps[-1][0] == steps[-1][1]
-    assert not (fake_rag.corpus_dir / "sheet.docx").exists()
+    assert not (fake_rag.corpus_dir / "photo.png").exists()
     assert "kiwi.txt" in actions.document_list(fake_rag)
     message = final(ask(fake_rag, "Where does the kiwi bird live?"))
     assert "New Zealand" in visible_text(message) and "kiwi.txt" in message

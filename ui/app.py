@@ -99,7 +99,7 @@ def layout(gr, rag: RAG, examples: list[str]) -> SimpleNamespace:
         with gr.Column(scale=2):
             with gr.Accordion("Documents", open=True):
                 documents = gr.Markdown(actions.document_list(rag), elem_id="rag-documents")
-                upload = gr.File(label="Add documents (.txt .md .html .pdf)", file_count="multiple",
+                upload = gr.File(label=f"Add documents ({' '.join(actions.UPLOAD_TYPES)})", file_count="multiple",
                                  file_types=list(actions.UPLOAD_TYPES), height=150, elem_id="rag-upload")
                 status = gr.Markdown(elem_id="rag-status")
                 with gr.Row():

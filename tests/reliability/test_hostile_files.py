@@ -11,7 +11,8 @@ import zlib
 import pytest
 
 from rag import RAG, Config
-from rag.documents import html_to_text, read_document
+from rag.documents import read_document
+from rag.readers.html import html_to_text
 from tests.conftest import copy_sentence, write_corpus
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 from tests.reliability.helpers import fake_toml, run_index

@@ -1,0 +1,98 @@
+"""OpenDocument text (.odt) and presentations (.odp) through odfpy: headings, paragraphs, list
+items and table rows in document order; a presentation's pages one section each, with notes."""
+
+import io
+from pathlib import Path
+
+from rag.errors import DocumentError
+from rag.readers.base import Builder, Content, check_zip, missing, unreadable
+
+READER = "odfpy/1"
+
+
+def read(path: Path, data: bytes) -> Content:
+    """The text of an OpenDocument file."""
+    try:
+        from odf.opendocument import load
+    except ImportError as exc:
+        raise missing(path.suffix.lower(), "odfpy", "formats") from exc
+    check_zip(path, data)
+    out = Builder()
+    try:
+        document = load(io.BytesIO(data))
+        walk(document.body, out)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a corrupt part: see unreadable()
+        raise unreadable(path, exc) from exc
+    return out.content()
+
+
+def walk(element, out: Builder):
+    for child in element.childNodes:
+        name = getattr(child, "qname", None)
+        local = name[1] if name else None
+        if local == "h":
+            out.heading(words(child))
+        elif local == "p":
+            out.paragraph(words(child))
+        elif local == "list-item":
+            out.item(words(child))
+        elif local == "table":
+            table(child, out)
+        elif local == "page":  # a presentation's slide
+            page(child, out)
+        elif local in ("tracked-changes", "sequence-decls", "forms", "annotation"):
+            continue
+        elif name:
+            walk(child, out)
+
+
+def page(element, out: Builder):
+    title = next((frame for frame in descendants(element, "frame") if shape_class(frame) == "title"), None)
+    out.heading(words(title) if title is not None else element.getAttribute("name") or "")
+    for child in element.childNodes:
+        if child is not title:
+            walk_frame(child, out)
+
+
+def walk_frame(element, out: Builder):
+    """A slide's shapes: their paragraphs (list items where the shape is an outline)."""
+    outline = getattr(element, "qname", (None, None))[1] == "frame" and shape_class(element) == "outline"
+    for child in descendants(element, "p"):
+        (out.item if outline else out.paragraph)(words(child))
+    for table_element in descendants(element, "table"):
+        table(table_element, out)
+
+
+def shape_class(frame) -> str:
+    """A presentation shape's role: title, outline (bullet points), notes..."""
+    from odf.namespaces import PRESENTATIONNS
+
+    return frame.getAttrNS(PRESENTATIONNS, "class") or ""
+
+
+def table(element, out: Builder):
+    rows = [[words(cell) for cell in descendants(row, "table-cell")] for row in descendants(element, "table-row")]
+    header = rows[0] if len(rows) > 1 else []
+    for row in rows[1:] if header else rows:
+        out.row(row, header)
+
+
+def descendants(element, local: str):
+    """Every element below `element` with this local name, in document order (not inside a table
+    when looking for paragraphs: a table's cells are read as its rows)."""
+    for child in element.childNodes:
+        name = getattr(child, "qname", None)
+        if not name:
+            continue
+        if name[1] == local:
+            yield child
+        elif not (local == "p" and name[1] == "table"):
+            yield from descendants(child, local)
+
+
+def words(element) -> str:
+    from odf import teletype
+
+    return teletype.extractText(element)

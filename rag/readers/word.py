@@ -1,0 +1,63 @@
+"""Word (.docx) through python-docx: paragraphs and tables in document order; a paragraph in a
+Heading or Title style is a heading, one in a list (numbered or bulleted) a list item."""
+
+import io
+from pathlib import Path
+
+from rag.errors import DocumentError
+from rag.readers.base import Builder, Content, check_zip, missing, unreadable
+
+READER = "python-docx/1"
+
+
+def read(path: Path, data: bytes) -> Content:
+    """The text of a Word document, with its headings, list items and table rows."""
+    try:
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+    except ImportError as exc:
+        raise missing(".docx", "python-docx") from exc
+    check_zip(path, data)
+    out = Builder()
+    try:
+        document = docx.Document(io.BytesIO(data))
+        for element in document.element.body.iterchildren():
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                paragraph(Paragraph(element, document), out)
+            elif tag == "tbl":
+                table(Table(element, document), out)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a corrupt part: see unreadable()
+        raise unreadable(path, exc) from exc
+    return out.content()
+
+
+def paragraph(para, out: Builder):
+    style = (para.style.name if para.style is not None else "") or ""
+    text = para.text
+    if style.startswith(("Heading", "Title")):
+        out.heading(text)
+    elif style.startswith("List") or para._p.pPr is not None and para._p.pPr.numPr is not None:
+        out.item(text)
+    else:
+        out.paragraph(text)
+
+
+def table(tbl, out: Builder):
+    rows = [[cell.text for cell in unique_cells(row)] for row in tbl.rows]
+    header = rows[0] if len(rows) > 1 else []
+    for row in rows[1:] if header else rows:
+        out.row(row, header)
+
+
+def unique_cells(row):
+    """A row's cells, a merged cell once (python-docx repeats it for each column it spans)."""
+    seen, cells = set(), []
+    for cell in row.cells:
+        if id(cell._tc) not in seen:
+            seen.add(id(cell._tc))
+            cells.append(cell)
+    return cells
