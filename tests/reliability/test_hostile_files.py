@@ -167,3 +167,89 @@ def test_a_symlink_loop_and_a_fifo_do_not_hang_the_index(tmp_path):
     finally:
         signal.alarm(0)
     assert rag.documents == ["bees.md"]
+
+
+def zip_bomb(inflated_mb: int = 250) -> bytes:
+    """A zip shaped like an Office file whose main part inflates from about 250 kB to `inflated_mb` MB."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w", force_zip64=True) as part:
+            zeros = b"\0" * 1_000_000
+            for _ in range(inflated_mb):
+                part.write(zeros)
+    return out.getvalue()
+
+
+def million_empty_rows() -> bytes:
+    """A real workbook with three rows of data, then a million empty rows, claiming A1:XFD1048576."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in (["Boat", "Length"], ["Osprey", "12 m"], ["Kestrel", "9 m"]):
+        book.active.append(row)
+    plain = io.BytesIO()
+    book.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                empty = "".join(f'<row r="{r}"/>' for r in range(4, 1_000_004)).encode()
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', data)
+                data = data.replace(b"</sheetData>", empty + b"</sheetData>")
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def broken_parts(data: bytes) -> bytes:
+    """The same zip with every XML part cut in half: a valid zip whose parser meets broken XML."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            part = source.read(item)
+            target.writestr(item, part[: len(part) // 2] if item.filename.endswith(("xml", ".rels", "html")) else part)
+    return out.getvalue()
+
+
+def test_zip_bombs_corrupt_office_files_and_a_million_empty_rows_are_handled(tmp_path):
+    from tests.document_files import WRITERS
+
+    corpus = write_corpus(tmp_path / "corpus", GOOD)
+    bomb = zip_bomb()
+    for suffix in (".docx", ".epub", ".xlsx"):
+        (corpus / f"bomb{suffix}").write_bytes(bomb)
+    for suffix in (".docx", ".pptx", ".xlsx", ".odt", ".odp", ".epub"):
+        WRITERS[suffix](tmp_path / f"whole{suffix}")
+        data = (tmp_path / f"whole{suffix}").read_bytes()
+        (corpus / f"corrupt{suffix}").write_bytes(data[: len(data) // 2])
+        (corpus / f"broken{suffix}").write_bytes(broken_parts(data))
+    for suffix in (".csv", ".rst", ".md"):
+        (corpus / f"corrupt{suffix}").write_bytes(b"\x00\xff\xfe binary" * 100)
+    (corpus / "locked.pdf").write_bytes(encrypted_pdf())
+    (corpus / "rows.xlsx").write_bytes(million_empty_rows())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.monotonic()
+    rag = build(corpus, tmp_path)
+    assert time.monotonic() - started < 120
+    grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    assert grew < 500, f"reading grew the process by {grew:.0f} MB"
+    skipped = rag.report.skipped
+    for suffix in (".docx", ".epub", ".xlsx"):
+        assert "zip bomb" in skipped[f"bomb{suffix}"], skipped
+    for suffix in (".docx", ".pptx", ".xlsx", ".odt", ".odp", ".epub"):
+        assert f"not a readable {suffix} file" in skipped[f"corrupt{suffix}"], skipped
+        assert f"not a readable {suffix} file" in skipped[f"broken{suffix}"], skipped
+    for suffix in (".csv", ".rst", ".md"):
+        assert "binary" in skipped[f"corrupt{suffix}"]
+    assert "encrypted" in skipped["locked.pdf"]
+    assert rag.documents == ["bees.md", "rows.xlsx"]
+    assert "Boat: Osprey; Length: 12 m" in rag.document_text("rows.xlsx")
+    assert rag.ask("What do worker bees collect?").citations[0].source == "bees.md"
