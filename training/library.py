@@ -30,9 +30,9 @@ EVALUATED = frozenset({
     "python3.11-doc", "python3-doc", "debian-handbook", "r-doc-html", "r-doc-pdf", "r-doc-info",
     "r-base-html", "rust-doc", "rust-src",
 })
-BUDGET_BYTES = 1_500_000  # raw bytes of HTML/PDF a package gives at most
-BUDGET_TEXT = 700_000  # characters of rendered text (man, info, POD) a package gives at most
-MAX_FILES = 50
+BUDGET_BYTES = 600_000  # raw bytes of HTML/PDF a package gives at most
+BUDGET_TEXT = 300_000  # characters of rendered text (man, info, POD) a package gives at most
+MAX_FILES = 25
 # An info manual's node headers and menus: navigation, not text.
 INFO_FURNITURE = re.compile(r"^(File: \S+,\s+Node:|\* Menu:|\* [^:]+::)")
 SKIPPED_PARTS = {"examples", "_sources", "_static", "search", "genindex", "images", "js", "css"}
