@@ -14,7 +14,7 @@ from rag.errors import DocumentError, RagError
 from rag.indexing import IndexReport, Progress, update_index
 from rag.locking import index_lock
 from rag.models.base import Embedder, Generator
-from rag.models.factory import default_embedder, default_generator, indexing_embedder
+from rag.models.factory import default_embedder, default_generator, default_ranker, indexing_embedder
 from rag.questions import MAX_QUESTION_CHARS, check_history, check_question  # noqa: F401 (MAX_QUESTION_CHARS: public)
 from rag.stores.factory import config_store, load_store, make_retriever
 from rag.stores.store import Store, read_manifest
@@ -61,6 +61,7 @@ class RAG:
         self.config = config
         self.embedder = embedder or default_embedder(config)
         self.generator = generator or default_generator(config)
+        self.ranker = default_ranker(config)
         self.report: IndexReport | None = None
         self._lock = threading.Lock()
         self._update_lock = threading.Lock()
@@ -109,7 +110,8 @@ class RAG:
         """The pipeline over the current store (its lexical indexes are built on first use)."""
         with self._lock:
             if self._answerer is None or self._answerer.store is not self._store:
-                self._answerer = Answerer(self._store, make_retriever(self._store), self.embedder, self.generator, self.config)
+                self._answerer = Answerer(self._store, make_retriever(self._store), self.embedder, self.generator, self.config,
+                                         self.ranker)
             return self._answerer
 
     @property

@@ -15,6 +15,9 @@ DEFAULT_MODEL = "default"
 # Settings that shape the stored index: changing one means rebuilding it.
 INDEX_FIELDS = ("embedder", "chunk_chars", "chunk_overlap")
 
+# How evidence is ordered (Config.ranker), besides a model file of training/ranker.py.
+RANKERS = ("learned", "evidence")
+
 # Named trade-offs between speed and answers: the settings each one sets, before a user's own
 # (README "Profiles" gives their measured figures side by side). fast quotes the best evidence
 # and writes nothing; default drafts with SmolLM2-135M; accurate drafts with Qwen2.5-Coder-1.5B
@@ -45,6 +48,9 @@ class Config:
         context_tokens: tokens one answer's prompt and reply may hold together (the generator
             keeps this much room for each answer it writes at the same time).
         extractive_only: answer with the evidence sentences alone, never generate.
+        ranker: how evidence is ordered: "learned" (the LightGBM ranker shipped in
+            rag/models/ranker/, trained on questions about other manuals), "evidence" (the
+            evidence score alone, as before it), or a ranker model file of training/ranker.py.
         min_confidence: the estimated chance that the documents answer the question (rag/answering/abstention.py)
             below which the answer is an abstention.
         int8_indexing: a build that embeds at least 5,000 texts does so with an int8 copy of the
@@ -78,6 +84,7 @@ class Config:
     max_new_tokens: int = 48
     context_tokens: int = 2048
     extractive_only: bool = False
+    ranker: str = "evidence"
     min_confidence: float = 0.7
     int8_indexing: bool = True
     cache_dir: str | None = None
@@ -96,6 +103,8 @@ class Config:
             value, least = getattr(self, name), 0 if name == "chunk_overlap" else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ConfigError(f"{name} must be a whole number of at least {least}, got {value!r}")
+        if not isinstance(self.ranker, str) or not (self.ranker in RANKERS or self.ranker.endswith(".txt")):
+            raise ConfigError(f"ranker must be one of {', '.join(RANKERS)} or a ranker model file (.txt), got {self.ranker!r}")
         if self.context_tokens < 256:
             raise ConfigError(f"context_tokens must be at least 256, got {self.context_tokens}")
         if self.chunk_chars < 100:

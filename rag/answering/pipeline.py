@@ -28,11 +28,12 @@ from rag.answering.composition import (
 from rag.answering.conversation import follow_up, standalone_query
 from rag.answering.evidence import Evidence, EvidenceSelector, bare_heading
 from rag.answering.originals import Originals
+from rag.answering.ranking import rerank
 from rag.answering.verification import streaming_problem, verify
 from rag.chunking import clean, unit_text
 from rag.config import Config
 from rag.lexical import terms
-from rag.models.base import Embedder, Generator
+from rag.models.base import Embedder, Generator, Ranker
 from rag.stores.base import Search
 from rag.stores.store import Store
 
@@ -77,10 +78,11 @@ class Answerer:
         embedder: the embedder the index was built with.
         generator: the language model (unused in extractive-only mode).
         config: settings.
+        ranker: orders the evidence instead of its own score (Config.ranker); None keeps it.
     """
 
     def __init__(self, store: Store, retriever: Search, embedder: Embedder, generator: Generator | None,
-                 config: Config):
+                 config: Config, ranker: Ranker | None = None):
         self.store = store
         self.embedder = embedder
         self.generator = generator
@@ -88,6 +90,7 @@ class Answerer:
         self.retriever = retriever
         self.selector = EvidenceSelector(store, embedder, self.retriever)
         self.originals = Originals(store)
+        self.ranker = ranker
 
     def citation(self, n: int, evidence: Evidence) -> Citation:
         unit = evidence.unit
@@ -117,6 +120,8 @@ class Answerer:
         timings["retrieve"] = ms_since(start)
         start = time.perf_counter()
         evidence = self.selector.select(asked, query_vector, query_terms, hits)
+        if self.ranker is not None:
+            evidence = rerank(asked, evidence, self.store.units, self.retriever.idf, self.ranker)
         answerable = assess(query, query_terms, self.retriever, hits, evidence)
         timings["evidence"] = ms_since(start)
         return evidence, answerable

@@ -7,6 +7,7 @@ kind of text it is, and what the question asks for. Every feature is computed fr
 question, the candidate list and the store alone, so the same code serves training and answers.
 """
 
+import dataclasses
 import math
 import re
 
@@ -16,6 +17,7 @@ from rag.answering.evidence import Evidence
 from rag.answering.questions import CODE_LIKE
 from rag.chunking import HEADING, ITEM
 from rag.lexical import terms
+from rag.models.base import Ranker
 
 # What a question asks, as a small integer (a categorical feature).
 QUESTION_KINDS = (
@@ -107,3 +109,21 @@ def feature_rows(question: str, evidence: list[Evidence], units, idf) -> np.ndar
         base, scores, scores - scores.max(), np.arange(len(evidence), dtype=float),
         ranks(base[:, 0]), ranks(base[:, 2]), np.array(rows),
     ])
+
+
+def rerank(question: str, evidence: list[Evidence], units, idf, ranker: Ranker) -> list[Evidence]:
+    """The candidates ordered by a learned ranker, each scored with its calibrated chance (so
+    that later stages read the score as they read the evidence score).
+
+    Args:
+        question: the question as asked.
+        evidence: the scored candidates, best first.
+        units: the store's units.
+        idf: the store's inverse document frequency of a term.
+        ranker: the learned ranker.
+    """
+    if not evidence:
+        return evidence
+    chances = ranker.chances(feature_rows(question, evidence, units, idf))
+    ranked = [dataclasses.replace(e, score=float(c)) for e, c in zip(evidence, chances)]
+    return sorted(ranked, key=lambda e: -e.score)

@@ -58,3 +58,11 @@ class Generator(Protocol):
 
     def generate_batch(self, prompts: list[list[dict]], max_new_tokens: int, vocabularies: list[str | None],
                        give_up: Callable[[int, str], bool] | None = None) -> list[str]: ...
+
+
+class Ranker(Protocol):
+    """Scores candidates from their feature rows (rag/answering/ranking.py FEATURES)."""
+
+    def chances(self, rows: "np.ndarray") -> "np.ndarray":
+        """The chance in [0, 1] that each candidate answers the question."""
+        ...

@@ -5,7 +5,7 @@ indexing are written against rag/models/base.py only.
 """
 
 from rag.config import Config
-from rag.models.base import Embedder, Generator
+from rag.models.base import Embedder, Generator, Ranker
 from rag.models.embedding import SentenceTransformerEmbedder
 from rag.models.generation import LlamaCppGenerator
 
@@ -18,6 +18,15 @@ def default_embedder(config: Config) -> Embedder:
 def default_generator(config: Config) -> Generator:
     """The GGUF generator Config names, on llama.cpp."""
     return LlamaCppGenerator(config)
+
+
+def default_ranker(config: Config) -> Ranker | None:
+    """The learned ranker Config names, or None for the evidence score's own order."""
+    if config.ranker == "evidence":
+        return None
+    from rag.models.ranker import SHIPPED, LearnedRanker
+
+    return LearnedRanker(SHIPPED if config.ranker == "learned" else config.ranker)
 
 
 def indexing_embedder(config: Config, embedder: Embedder) -> Embedder:

@@ -1,0 +1,57 @@
+"""A learned ranker: LightGBM trees over rag/answering/ranking.py's features, from a model file.
+
+The shipped model (rag/models/ranker/, with its model card) was trained by training/ranker.py on
+questions written about other manuals; `make ranker` rebuilds it from the committed data. Its raw
+scores are put on the evidence score's scale (the chance that a unit answers) by a logistic
+calibration stored beside the trees, so that the later stages read them as before.
+"""
+
+import json
+import math
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import ConfigError, MissingDependencyError
+
+SHIPPED = Path(__file__).resolve().parent / "ranker" / "lambdarank.txt"
+
+
+class LearnedRanker:
+    """Scores candidate rows with a LightGBM booster loaded on first use.
+
+    Args:
+        path: the booster's text file; its card (same name, .json) holds the feature names and
+            the calibration.
+    """
+
+    def __init__(self, path: str | Path = SHIPPED):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ConfigError(f"ranker model not found: {self.path}")
+        card = json.loads(self.path.with_suffix(".json").read_text())
+        self.features = tuple(card["features"])
+        self.slope, self.intercept = card["calibration"]
+        self._booster = None
+        self._loading = threading.Lock()
+
+    def booster(self):
+        with self._loading:
+            if self._booster is None:
+                try:
+                    import lightgbm
+                except ImportError as exc:
+                    raise MissingDependencyError("the learned ranker needs LightGBM: pip install lightgbm") from exc
+                self._booster = lightgbm.Booster(model_file=str(self.path))
+        return self._booster
+
+    def raw(self, rows: np.ndarray) -> np.ndarray:
+        """The booster's scores (higher ranks first)."""
+        if not len(rows):
+            return np.zeros(0)
+        return self.booster().predict(np.asarray(rows, dtype=float), num_threads=1)
+
+    def chances(self, rows: np.ndarray) -> np.ndarray:
+        """Calibrated chances in [0, 1] that each candidate answers."""
+        return np.array([1.0 / (1.0 + math.exp(-(self.slope * r + self.intercept))) for r in self.raw(rows)])

@@ -1,0 +1,136 @@
+"""Learned rankers over rag's candidates, judged on the fit sets leave-one-set-out.
+
+Reads the groups of training/candidates.py (synthetic questions and fit sets) and prints, for
+each fit set, how often the best candidate holds the answer (top-1), one of the best three does
+(top-3) and any does, under:
+- evidence: rag's evidence score as it ships (the order of the candidates);
+- refit: a logistic regression over evidence.py's own features, fitted again;
+- lambdarank: LightGBM's lambdarank over rag/answering/ranking.py's FEATURES.
+Models that learn from fit sets never see the set they are judged on: each fit set is scored
+by a model fitted on the synthetic questions and the other fit sets ("+fit"), or on the
+synthetic questions alone ("synthetic").
+
+    .venv/bin/python training/ranker.py                     # the table
+    .venv/bin/python training/ranker.py --save rag/models/ranker/lambdarank.txt
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.answering.ranking import FEATURES  # noqa: E402
+from training.candidates import Group, load  # noqa: E402
+
+FIT_SETS = ("fresh_fit", "sqlite_fit", "zsh_fit", "nut_fit")
+BASE = len(("dense", "coverage", "bm25", "chunk", "mismatch"))
+PARAMS = {
+    "objective": "lambdarank", "metric": "ndcg", "ndcg_eval_at": [1, 3], "learning_rate": 0.05,
+    "num_leaves": 15, "min_data_in_leaf": 20, "feature_fraction": 0.9, "bagging_fraction": 0.8,
+    "bagging_freq": 1, "lambdarank_truncation_level": 10, "verbose": -1, "seed": 7,
+}
+ROUNDS = 300
+
+
+def trainable(groups: list[Group]) -> list[Group]:
+    """Groups with a positive and a negative, left-out candidates dropped."""
+    kept = []
+    for g in groups:
+        keep = g.labels >= 0
+        labels = g.labels[keep]
+        if labels.max(initial=0) > 0 and labels.min(initial=1) == 0:
+            kept.append(Group(g.question, g.origin, g.features[keep], labels, [t for t, k in zip(g.texts, keep) if k],
+                              g.answerability, g.answerable, g.extra))
+    return kept
+
+
+def fit_lambdarank(groups: list[Group], rounds: int = ROUNDS):
+    import lightgbm
+
+    groups = trainable(groups)
+    x = np.concatenate([g.features for g in groups])
+    y = np.concatenate([g.labels for g in groups]).astype(int)
+    data = lightgbm.Dataset(x, y, group=[len(g.labels) for g in groups], feature_name=list(FEATURES),
+                            categorical_feature=["question_kind"])
+    return lightgbm.train(PARAMS, data, num_boost_round=rounds)
+
+
+def fit_refit(groups: list[Group]):
+    """A logistic regression over evidence.py's four fitted features, mismatched units left out
+    (as benchmarks/fit_evidence.py did)."""
+    from sklearn.linear_model import LogisticRegression
+
+    groups = trainable(groups)
+    x = np.concatenate([g.features[:, :BASE] for g in groups])
+    y = np.concatenate([g.labels for g in groups])
+    matched = x[:, BASE - 1] == 0
+    model = LogisticRegression(max_iter=1000).fit(x[matched, :BASE - 1], y[matched])
+    return lambda f: model.predict_proba(f[:, :BASE - 1])[:, 1] * np.where(f[:, BASE - 1] > 0, 0.25, 1.0)
+
+
+def standing(groups: list[Group], scorer) -> tuple[int, int, int, int]:
+    """(answerable, top-1, top-3, any) over the answerable groups."""
+    total = top1 = top3 = found = 0
+    for g in groups:
+        if not g.answerable:
+            continue
+        total += 1
+        if not len(g.labels):
+            continue
+        order = np.argsort(-scorer(g.features), kind="stable")
+        labels = g.labels[order] > 0
+        top1 += bool(labels[0])
+        top3 += bool(labels[:3].any())
+        found += bool(labels.any())
+    return total, top1, top3, found
+
+
+def table(synthetic: list[Group], fit: dict[str, list[Group]]):
+    rows = {"evidence (as shipped)": {name: standing(groups, lambda f: -np.arange(len(f))) for name, groups in fit.items()}}
+    models = {}
+    if synthetic:
+        models["refit, synthetic"] = fit_refit(synthetic)
+        booster = fit_lambdarank(synthetic)
+        models["lambdarank, synthetic"] = booster.predict
+        for name, scorer in models.items():
+            rows[name] = {n: standing(g, scorer) for n, g in fit.items()}
+    for label, fitter in (("refit, synthetic+fit", fit_refit), ("lambdarank, synthetic+fit", lambda gs: fit_lambdarank(gs).predict)):
+        rows[label] = {}
+        for name, groups in fit.items():
+            others = [g for n, gs in fit.items() if n != name for g in gs]
+            rows[label][name] = standing(groups, fitter(synthetic + others))
+    names = list(fit)
+    print("| ranker | " + " | ".join(names) + " | all (top-1 / top-3 / any) |")
+    print("| --- |" + " --- |" * (len(names) + 1))
+    for label, cells in rows.items():
+        total = np.sum([cells[n] for n in names], axis=0)
+        print(f"| {label} | " + " | ".join(f"{c[1]} / {c[2]} / {c[3]} of {c[0]}" for c in (cells[n] for n in names))
+              + f" | {total[1]} / {total[2]} / {total[3]} of {total[0]} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fit-sets", nargs="*", default=list(FIT_SETS))
+    parser.add_argument("--save", help="fit on everything (synthetic and fit sets) and save the booster here")
+    args = parser.parse_args()
+    synthetic = load("synthetic-")
+    fit = {name: load(f"fit-{name}") for name in args.fit_sets}
+    fit = {name: groups for name, groups in fit.items() if groups}
+    answerable = [g for g in synthetic if g.answerable]
+    print(f"{len(answerable)} synthetic questions ({len(synthetic) - len(answerable)} unanswerable), "
+          f"{len({g.origin for g in synthetic})} packages; fit sets: "
+          + ", ".join(f"{n} {len(g)}" for n, g in fit.items()))
+    table(answerable, fit)
+    if args.save:
+        booster = fit_lambdarank(answerable + [g for gs in fit.values() for g in gs])
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        booster.save_model(args.save)
+        print("saved", args.save)
+
+
+if __name__ == "__main__":
+    main()
