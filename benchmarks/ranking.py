@@ -6,6 +6,7 @@ units at all, is the best-scored unit, or is among the best three. Prints totals
 may be run on a sealed set (eval/README.md).
 
     .venv/bin/python benchmarks/ranking.py index:eval/fresh_fit.jsonl index-sqlite:eval/sqlite_fit.jsonl
+    .venv/bin/python benchmarks/ranking.py --ranker learned index:eval/fresh_fit.jsonl
 """
 
 import argparse
@@ -19,10 +20,11 @@ from rag.evaluation import load_questions
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("sets", nargs="+", help="INDEX:QUESTIONS pairs")
+    parser.add_argument("--ranker", default="evidence", help="Config.ranker: evidence, learned, or a model file")
     args = parser.parse_args()
     for pair in args.sets:
         index, path = pair.split(":", 1)
-        rag = RAG.open(index, Config(extractive_only=True))
+        rag = RAG.open(index, Config(extractive_only=True, ranker=args.ranker))
         answerable = found = best = best3 = 0
         for item in load_questions(path):
             if item.get("unanswerable"):

@@ -315,8 +315,7 @@ class EvidenceSelector:
         return evidence
 
 
-def score(features: tuple[float, ...], extra: float = 0.0) -> float:
-    """The chance that a unit answers, from its FEATURES; `extra` is added to the logit
-    (benchmarks/fit_other_models.py tries other models' signals that way)."""
-    z = BIAS + sum(w * f for w, f in zip(WEIGHTS, features)) + extra
+def score(features: tuple[float, ...]) -> float:
+    """The chance that a unit answers, from its FEATURES."""
+    z = BIAS + sum(w * f for w, f in zip(WEIGHTS, features))
     return (MISMATCH_FACTOR if features[-1] else 1.0) / (1.0 + math.exp(-z))
