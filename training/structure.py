@@ -1,0 +1,91 @@
+"""Questions that the documents' structure gives for free, without a model:
+- a FAQ: a heading that is a question, answered by the first sentence under it;
+- a term: a heading that names an option, function, variable or directive ("--verbose",
+  "LOOP_SET_FD", "fetch.prune", "printf(3)"), asked about as "What does X do?" and answered by
+  the first sentence under it.
+Records go to the same shards as training/questions.py's (model "structure"), at most CAP a
+package; training/candidates.py keeps those whose unit rag's retrieval finds.
+
+    .venv/bin/python training/structure.py
+"""
+
+import logging
+import random
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.chunking import HEADING  # noqa: E402
+from training.library import INDEXES, packages  # noqa: E402
+from training.questions import Writer, target_id  # noqa: E402
+
+CAP = 120
+TERM = re.compile(r"^(-{1,2}[\w][\w\-=<>\[\]]*|[A-Za-z_][\w]*(?:[._:-][\w]+)+|[A-Z][A-Z0-9_]{3,}|\w+\(\d\w*\))$")
+TEMPLATES = ("What does {} do?", "What is {} for?", "What is {}?", "Explain {}.")
+
+log = logging.getLogger("training.structure")
+
+
+def first_sentence(units, heading_index: int):
+    """The first unit under a heading that can answer, if it comes before the next heading."""
+    for j in range(heading_index + 1, min(heading_index + 4, len(units))):
+        unit = units[j]
+        if unit.source != units[heading_index].source or unit.kind == HEADING:
+            return None
+        if unit.is_evidence and len(unit.text.split()) >= 6:
+            return j
+    return None
+
+
+def structure_questions(package: str, store) -> list[tuple[int, str, str]]:
+    """(unit position, question, kind) pairs from a package's headings."""
+    found = []
+    units = store.units
+    for i, unit in enumerate(units):
+        if unit.kind != HEADING:
+            continue
+        title = unit.text.strip().strip("#").strip()
+        answer = first_sentence(units, i)
+        if answer is None:
+            continue
+        if title.endswith("?") and 4 <= len(title.split()) <= 25:
+            found.append((answer, title, "faq"))
+        elif TERM.match(title):
+            template = random.Random(target_id(package, unit.source, unit.start)).choice(TEMPLATES)
+            found.append((answer, template.format(title), "term"))
+    return found
+
+
+def main():
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("rag").setLevel(logging.WARNING)
+    from rag import RAG, Config
+
+    for package in packages():
+        if not (INDEXES / package / "manifest.json").exists():
+            continue
+        store = RAG.open(INDEXES / package, Config(extractive_only=True)).store
+        writer = Writer(package)
+        done = writer.done()
+        pairs = structure_questions(package, store)
+        pairs.sort(key=lambda p: target_id(package, store.units[p[0]].source, store.units[p[0]].start))
+        written = 0
+        for i, question, kind in pairs[:CAP]:
+            unit = store.units[i]
+            tid = target_id(package, unit.source, unit.start) + "-s"
+            if tid in done:
+                continue
+            writer.add({"id": tid, "package": package, "source": unit.source, "start": unit.start, "end": unit.end,
+                        "unit": unit.text.strip(), "heading": unit.heading, "opening": kind, "model": "structure",
+                        "seed": 0, "prompt": 0, "reply": "", "question": question, "rank": -1, "candidates": 0,
+                        "why": "", "kept": True})
+            written += 1
+        writer.flush()
+        log.info("%s: %d structure questions (%d found)", package, written, len(pairs))
+
+
+if __name__ == "__main__":
+    main()
