@@ -24,6 +24,11 @@ from training.questions import Writer, target_id  # noqa: E402
 
 CAP = 120
 TERM = re.compile(r"^(-{1,2}[\w][\w\-=<>\[\]]*|[A-Za-z_][\w]*(?:[._:-][\w]+)+|[A-Z][A-Z0-9_]{3,}|\w+\(\d\w*\))$")
+# Section names of man pages and manuals, which are not terms.
+SECTIONS = frozenset("""NAME SYNOPSIS DESCRIPTION OPTIONS ARGUMENTS EXAMPLES EXAMPLE FILES ENVIRONMENT SIGNALS BUGS
+    AUTHOR AUTHORS COPYRIGHT HISTORY NOTES INVOCATION DEFINITIONS ALIASES FUNCTIONS VARIABLES HISTORY
+    RETURN ERRORS VERSIONS STANDARDS CONFORMING DIAGNOSTICS WARNINGS LICENSE USAGE OVERVIEW INTRODUCTION
+    SUMMARY CONFIGURATION REFERENCES RESTRICTIONS SECURITY CAVEATS COMMANDS""".split())
 TEMPLATES = ("What does {} do?", "What is {} for?", "What is {}?", "Explain {}.")
 
 log = logging.getLogger("training.structure")
@@ -53,7 +58,7 @@ def structure_questions(package: str, store) -> list[tuple[int, str, str]]:
             continue
         if title.endswith("?") and 4 <= len(title.split()) <= 25:
             found.append((answer, title, "faq"))
-        elif TERM.match(title):
+        elif TERM.match(title) and title not in SECTIONS:
             template = random.Random(target_id(package, unit.source, unit.start)).choice(TEMPLATES)
             found.append((answer, template.format(title), "term"))
     return found
