@@ -21,6 +21,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -129,8 +130,8 @@ def parse_question(reply: str) -> str | None:
 class Writer:
     """Appends records to a package's shards; a shard is written whole, once."""
 
-    def __init__(self, package: str):
-        self.folder = DATA / package
+    def __init__(self, folder: Path):
+        self.folder = folder
         self.pending: list[dict] = []
 
     def done(self) -> set[str]:
@@ -167,31 +168,33 @@ def ask_model(engine, prompt: str, seed: int, temperature: float) -> str:
     return reply["choices"][0]["message"]["content"]
 
 
-def one_turn(package: str, engine, model: str, args, pool) -> int:
-    """Writes up to TURN questions for one package; returns how many records were written."""
-    from rag import RAG, Config
+def one_turn(rag, package: str, writer: "Writer", write: Callable[[list[tuple[str, int]]], list[str]], model: str,
+             limit: int = TURN) -> int:
+    """Writes up to `limit` questions for one package's index; returns how many records were written.
 
-    rag = RAG.open(INDEXES / package, Config(extractive_only=True))
+    Args:
+        rag: the package's index, opened.
+        package: its name (recorded, and part of each target's id).
+        writer: where the records go.
+        write: the model's replies to (prompt, seed) pairs, in order.
+        model: the model's name, recorded.
+        limit: targets taken this turn.
+    """
     store = rag.store
-    writer = Writer(package)
     done = writer.done()
     todo = [(i, t) for i, t in targets(package, store) if target_id(package, store.units[i].source, store.units[i].start) not in done]
-    todo = todo[:TURN]
-    if not todo:
-        return 0
+    todo = todo[:limit]
     product = package.removesuffix("-html").removesuffix("-doc").removesuffix("-15").removesuffix("-1.19")
     jobs = []
     for i, text in todo:
         unit = store.units[i]
         tid = target_id(package, unit.source, unit.start)
-        rng = random.Random(tid)
-        opening = rng.choices([o for _, o in OPENINGS], weights=[w for w, _ in OPENINGS])[0]
+        opening = random.Random(tid).choices([o for _, o in OPENINGS], weights=[w for w, _ in OPENINGS])[0]
         prompt = PROMPT.format(product=product, heading=unit.heading.strip()[:80] or unit.source, target=text,
                                opening=opening)
-        seed = int(tid[:8], 16)
-        jobs.append((i, unit, tid, opening, seed, pool.submit(ask_model, engine, prompt, seed, args.temperature)))
-    for i, unit, tid, opening, seed, future in jobs:
-        reply = future.result()
+        jobs.append((i, unit, tid, opening, int(tid[:8], 16), prompt))
+    replies = write([(prompt, seed) for *_, seed, prompt in jobs]) if jobs else []
+    for (i, unit, tid, opening, seed, _), reply in zip(jobs, replies):
         question = parse_question(reply)
         record = {"id": tid, "package": package, "source": unit.source, "start": unit.start, "end": unit.end,
                   "unit": unit.text.strip(), "heading": unit.heading, "opening": opening, "model": model,
@@ -211,6 +214,11 @@ def one_turn(package: str, engine, model: str, args, pool) -> int:
     return len(jobs)
 
 
+def model_writer(engine, pool, temperature: float) -> Callable[[list[tuple[str, int]]], list[str]]:
+    """Replies to (prompt, seed) pairs from a llama.cpp engine, side by side in its slots."""
+    return lambda pairs: list(pool.map(lambda pair: ask_model(engine, pair[0], pair[1], temperature), pairs))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packages", nargs="*", help="default: every indexed package of training/packages.txt")
@@ -222,7 +230,7 @@ def main():
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("rag").setLevel(logging.WARNING)
-    from rag.config import Config
+    from rag import RAG, Config
     from rag.models.files import resolve_gguf
     from rag.models.generation import Engine
 
@@ -234,10 +242,12 @@ def main():
         while time.monotonic() < deadline:
             ready = [p for p in (args.packages or packages()) if (INDEXES / p / "manifest.json").exists()]
             progress = 0
+            write = model_writer(engine, pool, args.temperature)
             for package in ready:
                 if time.monotonic() >= deadline:
                     break
-                count = one_turn(package, engine, args.model, args, pool)
+                rag = RAG.open(INDEXES / package, Config(extractive_only=True))
+                count = one_turn(rag, package, Writer(DATA / package), write, args.model)
                 progress += count
                 written += count
                 log.info("%s: %d more; %d in %.1f min (%.1f a minute)", package, count, written,

@@ -48,7 +48,7 @@ def trainable(groups: list[Group]) -> list[Group]:
     return kept
 
 
-def fit_lambdarank(groups: list[Group], rounds: int = ROUNDS):
+def fit_lambdarank(groups: list[Group], rounds: int = ROUNDS, **params):
     import lightgbm
 
     groups = trainable(groups)
@@ -56,7 +56,25 @@ def fit_lambdarank(groups: list[Group], rounds: int = ROUNDS):
     y = np.concatenate([g.labels for g in groups]).astype(int)
     data = lightgbm.Dataset(x, y, group=[len(g.labels) for g in groups], feature_name=list(FEATURES),
                             categorical_feature=["question_kind"])
-    return lightgbm.train(PARAMS, data, num_boost_round=rounds)
+    return lightgbm.train({**PARAMS, **params}, data, num_boost_round=rounds)
+
+
+def save(booster, groups: list[Group], path: Path, card: dict):
+    """Writes the booster and its card: the features, and a logistic calibration of its raw
+    scores on the groups (so that rag reads them as chances that a unit answers)."""
+    import json
+
+    from sklearn.linear_model import LogisticRegression
+
+    groups = trainable(groups)
+    raw = np.concatenate([booster.predict(g.features) for g in groups])
+    labels = np.concatenate([g.labels for g in groups])
+    calibration = LogisticRegression().fit(raw.reshape(-1, 1), labels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(path))
+    card = {**card, "features": list(FEATURES),
+            "calibration": [float(calibration.coef_[0][0]), float(calibration.intercept_[0])]}
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
 
 
 def fit_refit(groups: list[Group]):
@@ -126,9 +144,11 @@ def main():
           + ", ".join(f"{n} {len(g)}" for n, g in fit.items()))
     table(answerable, fit)
     if args.save:
-        booster = fit_lambdarank(answerable + [g for gs in fit.values() for g in gs])
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
-        booster.save_model(args.save)
+        everything = answerable + [g for gs in fit.values() for g in gs]
+        booster = fit_lambdarank(everything)
+        card = {"synthetic_questions": len(answerable), "fit_sets": {n: len(g) for n, g in fit.items()},
+                "params": PARAMS, "rounds": ROUNDS}
+        save(booster, everything, Path(args.save), card)
         print("saved", args.save)
 
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.chunking import HEADING  # noqa: E402
 from training.library import INDEXES, packages  # noqa: E402
-from training.questions import Writer, target_id  # noqa: E402
+from training.questions import DATA, Writer, target_id  # noqa: E402
 
 CAP = 120
 TERM = re.compile(r"^(-{1,2}[\w][\w\-=<>\[\]]*|[A-Za-z_][\w]*(?:[._:-][\w]+)+|[A-Z][A-Z0-9_]{3,}|\w+\(\d\w*\))$")
@@ -73,7 +73,7 @@ def main():
         if not (INDEXES / package / "manifest.json").exists():
             continue
         store = RAG.open(INDEXES / package, Config(extractive_only=True)).store
-        writer = Writer(package)
+        writer = Writer(DATA / package)
         done = writer.done()
         pairs = structure_questions(package, store)
         pairs.sort(key=lambda p: target_id(package, store.units[p[0]].source, store.units[p[0]].start))
