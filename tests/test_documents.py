@@ -73,6 +73,39 @@ def test_pdf_text_is_extracted(tmp_path):
     assert "Hydrogen is the lightest element." in read_document(path, tmp_path).text
 
 
+def multi_page_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF of these pages, each a list of lines in Helvetica."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(len(pages))), len(pages)),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for i, lines in enumerate(pages):
+        stream = ("BT /F1 11 Tf 14 TL 72 740 Td " + " ".join(f"({line}) Tj T*" for line in lines) + " ET").encode()
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+                       b"/Contents %d 0 R >>" % (5 + 2 * i))
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    return pdf(objects)
+
+
+def test_pdf_running_headers_and_page_numbers_are_left_out(tmp_path):
+    places = ["harbour", "ferry", "pier", "lighthouse"]
+    pages = [[f"Harbour Manual {n}", f"The {place} office opens at seven in the morn-",
+              f"ing and closes at dusk, says the {place} keeper.", "It is painted white and blue every spring.", str(n)]
+             for n, place in enumerate(places, 1)]
+    path = tmp_path / "manual.pdf"
+    path.write_bytes(multi_page_pdf(pages))
+    text = read_document(path, tmp_path).text
+    assert "Harbour Manual" not in text and not any(line.strip().isdigit() for line in text.splitlines())
+    assert "The pier office opens at seven in the morning and closes at dusk, says the pier keeper." in text
+    assert text.count("It is painted white and blue every spring.") == 4
+
+
+def test_a_pdf_without_a_text_layer_is_named_as_scanned(tmp_path):
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(multi_page_pdf([[], []]))
+    with pytest.raises(DocumentError, match=r"no text layer: scanned\?"):
+        read_document(path, tmp_path)
+
+
 def test_pdf_lines_that_run_on_in_lower_case_are_joined():
     page = (
         "The command import graph;\nis a convenient abbreviation for\nthe commands access graph;\n"
