@@ -52,20 +52,19 @@ OPENINGS = (
     (2, 'Write it as a user describing their goal: begin with "I want to" or "I need to", and end with a question.'),
     (2, "Write it as a short search query of 3 to 7 keywords, not a full sentence."),
 )
-# Two examples of a question in other words than its sentence (about no package of the library):
-# without them the model mostly restated the sentence as a question (70% of a first 24).
-PROMPT = """Write the question a user of some software would ask, answered by a sentence of its documentation. Use the user's own everyday words, not the sentence's wording.
-
-Sentence: The -t option makes tar list the contents of an archive without extracting it.
-Question: How can I see what is inside an archive without unpacking it?
-
-Sentence: Connections that stay idle for more than 300 seconds are closed by the server.
-Question: When does the server drop an inactive client?
-
-Sentence ({product} documentation, section "{heading}"): {target}
-{opening}
-Question:"""
-PROMPT_VERSION = 2
+# Two examples of a question in other words than its sentence (about no package of the library),
+# as earlier turns of the chat: without them the model mostly restated the sentence (70% of a
+# first 24); written into one prompt instead, it often asked about the examples.
+SYSTEM = ("You write the question a user of some software would ask, answered by a sentence of its documentation. "
+          "Use the user's own everyday words, not the sentence's wording. Reply with the question only.")
+EXAMPLES = (
+    ('Sentence (tar documentation): The -t option makes tar list the contents of an archive without extracting it.\n'
+     'Start the question with "How".', "How can I see what is inside an archive without unpacking it?"),
+    ('Sentence (web server documentation): Connections that stay idle for more than 300 seconds are closed by the '
+     'server.\nStart the question with "When".', "When does the server drop an inactive client?"),
+)
+PROMPT = 'Sentence ({product} documentation, section "{heading}"): {target}\n{opening}'
+PROMPT_VERSION = 3
 BANNED = re.compile(r"\b(the|this) (sentence|documentation|passage|text|section)\b", re.I)
 
 log = logging.getLogger("training.questions")
@@ -84,7 +83,7 @@ def stands_alone(text: str) -> bool:
     tokens = text.split()
     if not 8 <= len(tokens) <= 50 or not re.search(r"[.!?][\"')]?$", text.strip()):
         return False
-    first = tokens[0].strip("\"'(").lower()
+    first = re.sub(r"^\W+|\W+$", "", tokens[0]).lower()
     if first in ANAPHORA or POINTING.search(" ".join(tokens[:6])):
         return False
     # A lower-case start is a fragment, unless it is a command or option ("git-commit records").
@@ -159,8 +158,16 @@ class Writer:
         self.pending = []
 
 
+def messages(prompt: str) -> list[dict]:
+    """The chat: the instruction, the two examples as earlier turns, then the prompt."""
+    turns = [{"role": "system", "content": SYSTEM}]
+    for asked, answered in EXAMPLES:
+        turns += [{"role": "user", "content": asked}, {"role": "assistant", "content": answered}]
+    return turns + [{"role": "user", "content": prompt}]
+
+
 def ask_model(engine, prompt: str, seed: int, temperature: float) -> str:
-    request = {"messages": [{"role": "user", "content": prompt}], "max_tokens": 60, "temperature": temperature,
+    request = {"messages": messages(prompt), "max_tokens": 60, "temperature": temperature,
                "top_p": 0.95, "seed": seed, "cache_prompt": False, "stop": ["\n\n"]}
     reply = engine.server.handle_chat_completions(request)
     if "error" in reply:
