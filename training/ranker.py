@@ -54,7 +54,9 @@ def fit_lambdarank(groups: list[Group], rounds: int = ROUNDS, **params):
     groups = trainable(groups)
     x = np.concatenate([g.features for g in groups])
     y = np.concatenate([g.labels for g in groups]).astype(int)
-    data = lightgbm.Dataset(x, y, group=[len(g.labels) for g in groups], feature_name=list(FEATURES),
+    # Columns past FEATURES are signals tried on top of them (training/biencoder.py).
+    names = list(FEATURES) + [f"extra{i}" for i in range(x.shape[1] - len(FEATURES))]
+    data = lightgbm.Dataset(x, y, group=[len(g.labels) for g in groups], feature_name=names,
                             categorical_feature=["question_kind"])
     return lightgbm.train({**PARAMS, **params}, data, num_boost_round=rounds)
 
