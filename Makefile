@@ -12,6 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install index run test clean corpus-sqlite index-sqlite bench
 .PHONY: corpus-zsh corpus-nut corpus-asy index-zsh index-nut index-asy
+.PHONY: library questions ranker
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,3 +76,25 @@ index-asy: install corpus-asy
 
 clean:
 	rm -rf $(VENV) index/manifest.json index/data-* .pytest_cache
+
+# The ranker of issue 31 (training/README.md). `make library` unpacks, renders and indexes the
+# training library (Debian documentation packages, none of them evaluated); `make questions` is
+# the slow part, writing synthetic questions into training/data/ (resumable: run it again to add
+# more, QUESTIONS_MINUTES at a time); `make ranker` rebuilds the shipped ranker from that data.
+QUESTIONS_MINUTES ?= 60
+FIT_PAIRS := index:eval/fresh_fit.jsonl index-sqlite:eval/sqlite_fit.jsonl index-zsh:eval/zsh_fit.jsonl \
+	index-nut:eval/nut_fit.jsonl
+
+library: install
+	bash training/library.sh
+	$(BIN)/python training/library.py
+
+questions: library
+	$(BIN)/rag models pull qwen2.5-coder-0.5b
+	$(BIN)/python training/structure.py
+	$(BIN)/python training/questions.py --minutes $(QUESTIONS_MINUTES)
+
+ranker: library index index-sqlite index-zsh index-nut
+	$(BIN)/python training/candidates.py synthetic
+	$(BIN)/python training/candidates.py fit $(FIT_PAIRS)
+	$(BIN)/python training/ranker.py --save rag/models/ranker/lambdarank.txt
