@@ -2,6 +2,7 @@
 under a second; no network)."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -66,12 +67,28 @@ def test_a_batch_gives_each_prompt_its_own_reply_and_gives_up_when_asked(generat
     assert "billion" in cut[0] and 0 < len(cut[1].split()) < len(both[1].split())
 
 
-def test_threads_follow_the_cores_left_free_at_each_call(generator, monkeypatch):
-    monkeypatch.setattr(generator._watch, "free", lambda: 1)
-    assert generator.engine().threads == 1
+def test_one_server_holds_every_slot_whatever_the_cores_say_later(generator, monkeypatch):
+    engine = generator.engine()
+    monkeypatch.setattr("rag.models.generation.free_cores", lambda: 1 if engine.threads > 1 else 2)
     assert "billion" in "".join(generator.stream(PROMPT, 32))
-    monkeypatch.setattr(generator._watch, "free", lambda: 3)
-    assert generator.engine().threads == 2, "rounded down to a power of two"
+    assert generator.engine() is engine, "no second copy of the model"
+
+
+def test_replies_written_side_by_side_are_the_ones_written_alone(generator):
+    # Flash attention off, a cache per slot, prompts read whole: llama.cpp's sums for a reply do
+    # not depend on the replies decoded beside it (checked on the log-probabilities, bit for bit).
+    prompts = [[{"role": "user", "content": CONTEXT.replace("2019?", f"{year}?")}] for year in range(2012, 2020)]
+    request = {"max_tokens": 8, "logprobs": True, "top_logprobs": 1}
+    engine = generator.engine()
+
+    def logprobs(messages):
+        reply = engine.complete({**request, "messages": messages})
+        return [(t["id"], t["logprob"]) for t in reply["choices"][0]["logprobs"]["content"]]
+
+    alone = [logprobs(p) for p in prompts]
+    with ThreadPoolExecutor(len(prompts)) as pool:
+        together = list(pool.map(logprobs, prompts))
+    assert together == alone
 
 
 def test_a_prompt_longer_than_the_context_is_a_clear_error(generator):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.models.batching import length_groups, padded
-from rag.models.threads import blas_limit, free_cores
+from rag.models.threads import BlasThreads, free_cores
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,13 @@ class NumpyBertEncoder:
                   for k, v in weights.items() if k.startswith(prefix)}
         self.dimension = int(config["hidden_size"])
         self.threads = free_cores()  # decided once, so that every call computes the same way
+        self.blas = BlasThreads(self.threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text, in input order."""
         encodings = self.tokenizer.encode_batch(list(texts))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        with blas_limit(self.threads):
+        with self.blas.limit():
             for rows in length_groups([len(e.ids) for e in encodings], BATCH_TOKENS, most=BATCH):
                 self.encode_rows(encodings, rows, out)
         return out

@@ -5,11 +5,16 @@ replies stream, several replies decode side by side in parallel slots (continuou
 and a slot reuses the keys and values of the prompt start it shares with its last prompt.
 rag/models/files.py says where a model's file comes from.
 
-Threads follow the free cores per call: llama.cpp fixes a server's thread count when it loads,
-and two threads on a 2-core machine with one core busy wrote 10-30 tokens/s against 65 on one
-thread (benchmarks/README.md). So a call takes a server with as many threads as other
-processes leave cores free, started on first need (weights are memory-mapped, so a second
-server of the same file shares them unless llama.cpp repacks them).
+One server holds every slot, and one copy of the model: its thread count is the cores other
+processes leave free when it starts (llama.cpp fixes it at load), and a call never starts
+another. Several servers of different thread counts, chosen per call, cost a restart whenever
+the reading changed and more than one copy of the slots' memory.
+
+Answers do not change with the load: a reply decoded beside others gets the tokens it gets
+alone, as far as llama.cpp's CPU sums allow. Its flash attention sums a sequence's keys in tiles
+that follow the batch (6 of 8 replies decoded side by side had other log-probabilities than
+alone), so it is off; every slot keeps its own cache (not one unified cache, whose masked cells
+every token would read); and prompts are read whole (see GREEDY).
 """
 
 import json
@@ -26,13 +31,16 @@ from concurrent.futures import ThreadPoolExecutor
 from rag.config import Config
 from rag.errors import GenerationError, MissingDependencyError
 from rag.models.files import resolve_gguf
-from rag.models.threads import CoreWatch
+from rag.models.slots import Slots
+from rag.models.threads import free_cores
 
 log = logging.getLogger(__name__)
 
 STOP_TEXT = "\n\n"  # an answer is one paragraph; a blank line means the model moved on
-# Replies decoded side by side per server (llama-server's parallel slots); more callers wait.
-SLOTS = 4
+# Replies decoded side by side (llama-server's parallel slots, one batch a step); more callers
+# wait in line (rag/models/slots.py). 20 askers on 2 cores keep about this many drafts in flight,
+# the rest of their time being spent before and after the draft; ask_many writes as many at once.
+SLOTS = 16
 # Added to the logits of the tokens a restricted reply may use: with greedy decoding that makes
 # the best allowed token win, as a mask would (logits spread over far less than this).
 ALLOWED_BOOST = 100.0
@@ -65,30 +73,22 @@ class LlamaCppGenerator:
         self.config = config
         self.name = config.generator
         self.slots = slots
-        self._engines: dict[int, Engine] = {}
+        self._engine: Engine | None = None
         self._loading = threading.Lock()  # the first calls of several threads start one server
-        self._watch = CoreWatch()
 
     def warm_up(self):
         self.engine()
 
     def engine(self) -> "Engine":
-        """The server for this call: one that is writing replies now (its slots decode this one
-        alongside them; two servers at once would ask for more threads than there are cores),
-        else one with as many threads as cores are free now (rounded down to a power of two, so
-        that few servers are ever started)."""
-        busy = [engine for engine in self._engines.values() if engine.active]
-        if busy:
-            return busy[0]
-        free = self._watch.free()
-        threads = 1 << (free.bit_length() - 1)
+        """The one server, started on first need with as many threads as cores are free then."""
         with self._loading:
-            if threads not in self._engines:
+            if self._engine is None:
                 name, path = resolve_gguf(self.config.generator, self.config.cache_path)
                 self.name = name
-                self._engines[threads] = Engine(str(path), threads, self.slots, self.config.context_tokens)
-                log.info("loaded generator %s from %s (llama.cpp, %d threads)", name, path, threads)
-            return self._engines[threads]
+                threads = free_cores()
+                self._engine = Engine(str(path), threads, self.slots, self.config.context_tokens)
+                log.info("loaded generator %s from %s (llama.cpp, %d threads, %d slots)", name, path, threads, self.slots)
+            return self._engine
 
     def stream(self, messages: list[dict], max_new_tokens: int, vocabulary: str | None = None) -> Iterator[str]:
         """Greedy decoding, yielding text as it is decoded; closing the iterator stops it.
@@ -179,6 +179,7 @@ class Engine:
         params.n_parallel = slots
         params.n_ctx = slots * context_tokens  # each slot gets its share
         params.kv_unified = False
+        params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
         for cpu in (params.cpuparams, params.cpuparams_batch):
             cpu.n_threads = threads
             cpu.poll = 0  # no spinning between steps: a waiting thread leaves the core to others
@@ -195,8 +196,7 @@ class Engine:
         except Exception as exc:  # xllamacpp raises plain RuntimeErrors for unreadable files
             raise GenerationError(f"llama.cpp cannot load {path}: {exc}") from exc
         self.threads = threads
-        self.active = 0  # replies being written now
-        self._counting = threading.Lock()
+        self.slots = Slots(slots)
         self._address = self.server.listening_address.rstrip("/")
         self._turn_ends: list[int] | None = None
 
@@ -219,37 +219,30 @@ class Engine:
             finally:
                 chunks.put(done)
 
-        worker = threading.Thread(target=run, name="llama-reply", daemon=True)
-        self.count(+1)
-        worker.start()
-        try:
-            while (chunk := chunks.get()) is not done:
-                if isinstance(chunk, Exception) or "error" in chunk:
-                    raise GenerationError(f"the generator failed: {error_text(chunk)}")
-                for choice in chunk.get("choices", ()):
-                    if text := (choice.get("delta") or {}).get("content"):
-                        yield text
-        finally:
-            stop.set()
-            # llama-server stops the reply at its next token; the call must have returned before
-            # the server may be freed (at exit, say).
-            worker.join()
-            self.count(-1)
-
-    def count(self, change: int):
-        with self._counting:
-            self.active += change
+        with self.slots.held():
+            worker = threading.Thread(target=run, name="llama-reply", daemon=True)
+            worker.start()
+            try:
+                while (chunk := chunks.get()) is not done:
+                    if isinstance(chunk, Exception) or "error" in chunk:
+                        raise GenerationError(f"the generator failed: {error_text(chunk)}")
+                    for choice in chunk.get("choices", ()):
+                        if text := (choice.get("delta") or {}).get("content"):
+                            yield text
+            finally:
+                stop.set()
+                # llama-server stops the reply at its next token; the call must have returned before
+                # the server may be freed (at exit, say).
+                worker.join()
 
     def complete(self, request: dict) -> dict:
         """One greedy chat completion, whole (not streamed)."""
         request = {**request, **GREEDY}
-        self.count(+1)
         try:
-            reply = self.server.handle_chat_completions(request)
+            with self.slots.held():
+                reply = self.server.handle_chat_completions(request)
         except Exception as exc:  # xllamacpp raises plain errors for malformed requests
             raise GenerationError(f"the generator failed: {type(exc).__name__}: {exc}") from exc
-        finally:
-            self.count(-1)
         if "error" in reply:
             raise GenerationError(f"the generator failed: {error_text(reply)}")
         return reply

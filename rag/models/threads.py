@@ -13,10 +13,12 @@ share of CPU time left idle over SAMPLE seconds (/proc/stat, all processes) says
 are free now; where /proc/stat cannot be read, the load average decides as before.
 """
 
+import contextlib
 import functools
 import os
 import threading
 import time
+from collections.abc import Iterator
 
 SAMPLE = 0.05
 # CoreWatch: readings further apart than this are too old to say what runs now.
@@ -119,8 +121,46 @@ class CoreWatch:
             return self._free
 
 
-def blas_limit(threads: int):
-    """A context manager that runs numpy's BLAS (OpenBLAS) on `threads` threads."""
-    from threadpoolctl import threadpool_limits
+class BlasThreads:
+    """numpy's BLAS (OpenBLAS) thread count for a stage of answering, shared by every thread of
+    the process: a call alone gets `threads`; calls side by side (several askers) run on one
+    thread each, since each extra BLAS thread would only wait for a core that another caller, or
+    llama.cpp, holds. The count does not change the vectors (each output is summed the same way).
 
-    return threadpool_limits(limits=threads, user_api="blas")
+    threadpoolctl's own context manager inspects the loaded libraries at every use (2 ms, under
+    the GIL); one controller is made here on first use and kept.
+
+    Args:
+        threads: the BLAS threads of a call made alone.
+    """
+
+    def __init__(self, threads: int):
+        self.threads = threads
+        self._inside = 0
+        self._lock = threading.Lock()
+        self._controller = None
+        self._default: int | None = None
+
+    @contextlib.contextmanager
+    def limit(self) -> Iterator[None]:
+        with self._lock:
+            self._inside += 1
+            self._set(self.threads if self._inside == 1 else 1)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0:
+                    self._set(self._default)
+
+    def _set(self, threads: int | None):
+        if self._controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._controller = ThreadpoolController().select(user_api="blas")
+            self._default = max([p.num_threads for p in self._controller.lib_controllers], default=1)
+        if threads is not None:
+            for library in self._controller.lib_controllers:
+                library.set_num_threads(threads)
+
