@@ -14,6 +14,7 @@ def read(path: Path, data: bytes) -> Content:
     """The text of a Word document, with its headings, list items and table rows."""
     try:
         import docx
+        import docx.enum.style
         from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError as exc:
@@ -22,10 +23,16 @@ def read(path: Path, data: bytes) -> Content:
     out = Builder()
     try:
         document = docx.Document(io.BytesIO(data))
+        # Style names looked up once: python-docx finds a paragraph's style by walking the
+        # package's relationships each time, most of the reading time of a long document.
+        styles = {style.style_id: style.name or "" for style in document.styles}
+        default = document.styles.default(docx.enum.style.WD_STYLE_TYPE.PARAGRAPH)
         for element in document.element.body.iterchildren():
             tag = element.tag.rsplit("}", 1)[-1]
             if tag == "p":
-                paragraph(Paragraph(element, document), out)
+                style_id = element.style
+                name = styles.get(style_id, "") if style_id else (default.name if default is not None else "")
+                paragraph(Paragraph(element, document), name or "", out)
             elif tag == "tbl":
                 table(Table(element, document), out)
     except DocumentError:
@@ -35,8 +42,7 @@ def read(path: Path, data: bytes) -> Content:
     return out.content()
 
 
-def paragraph(para, out: Builder):
-    style = (para.style.name if para.style is not None else "") or ""
+def paragraph(para, style: str, out: Builder):
     text = para.text
     if style.startswith(("Heading", "Title")):
         out.heading(text)
