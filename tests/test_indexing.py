@@ -163,3 +163,17 @@ def test_removing_a_file_loads_no_model(corpus, tmp_path, fake_config):
     embedder = NoLoad()
     rag = build(corpus, tmp_path / "index", fake_config, embedder)
     assert rag.report.removed == ["bees.md"] and embedder.calls == []
+
+
+def test_a_file_read_by_an_older_reading_is_read_again(corpus, tmp_path, fake_config):
+    build(corpus, tmp_path / "index", fake_config)
+    data = tmp_path / "index" / json.loads((tmp_path / "index" / MANIFEST).read_text())["data"]
+    rows = [json.loads(line) for line in (data / "documents.jsonl").read_text().splitlines()]
+    for row in rows:  # as an index built when .md files were read as plain text
+        if row["source"] == "bees.md":
+            row.update(text=(corpus / "bees.md").read_text(), blocks=[], reader="")
+    (data / "documents.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    rag = build(corpus, tmp_path / "index", fake_config)
+    assert rag.report.updated == ["bees.md"] and sorted(rag.report.unchanged) == ["notes/trains.html", "solar.txt"]
+    assert rag.document_text("bees.md").startswith("Honey bees\n\n")
+    assert load_store(tmp_path / "index").documents["bees.md"].blocks[0] == (0, len("Honey bees"), "heading")
