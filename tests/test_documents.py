@@ -99,6 +99,15 @@ def test_pdf_running_headers_and_page_numbers_are_left_out(tmp_path):
     assert text.count("It is painted white and blue every spring.") == 4
 
 
+def test_a_pdf_sentence_that_runs_over_a_page_break_is_one_sentence(tmp_path):
+    pages = [[f"Tide Tables {n}", f"Table {n} lists the tides of the {place} for the", f"whole year, and the {place} keeper says the", str(n)]
+             for n, place in enumerate(["north", "south", "east"], 1)]
+    pages[1][1] = "tide turns at noon. Table 2 lists the tides of the south for the"
+    path = tmp_path / "tides.pdf"
+    path.write_bytes(multi_page_pdf(pages))
+    assert "and the north keeper says the tide turns at noon." in read_document(path, tmp_path).text
+
+
 def test_a_pdf_without_a_text_layer_is_named_as_scanned(tmp_path):
     path = tmp_path / "scan.pdf"
     path.write_bytes(multi_page_pdf([[], []]))

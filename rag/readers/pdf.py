@@ -17,7 +17,7 @@ from rag.readers.base import Content, missing
 
 log = logging.getLogger(__name__)
 
-READER = "pdfium/1"
+READER = "pdfium/2"
 EDGE_LINES = 2  # lines looked at from the top and from the bottom of each page
 MIN_REPEATS = 3  # pages a line must recur on to be furniture
 LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
@@ -41,7 +41,16 @@ def read(path: Path, data: bytes) -> Content:
     lines = [[line.strip() for line in page.split("\n") if line.strip()] for page in pages]
     furniture = repeated_edges(lines)
     texts = [join_wrapped_lines("\n".join(strip_edges(page, furniture))) for page in lines]
-    return Content("\n\n".join(text for text in texts if text))
+    return Content(join_pages([text for text in texts if text]))
+
+
+def join_pages(pages: list[str]) -> str:
+    """Pages one after another, a blank line between them, except where a sentence runs on
+    from one page to the next: with the running header and page number out of the way, a page
+    that ends mid-sentence and a next page that goes on in lower case are one paragraph."""
+    text = "\n\n".join(pages)
+    text = re.sub(r"(\w)-\n\n(?=[a-z])", r"\1", text)
+    return re.sub(r"(?<![.!?:])[ \t]*\n\n(?=[a-z(])", " ", text)
 
 
 def check_streams(path: Path, data: bytes):
