@@ -116,20 +116,23 @@ def read_records(package: str) -> list[dict]:
 
 
 def synthetic(packages: list[str]):
+    """Groups of every kept question of these packages, computed once per question (the cache
+    of a package grows with its data)."""
     from rag import RAG, Config
 
     CACHE.mkdir(parents=True, exist_ok=True)
     for package in packages:
-        records = read_records(package)
         path = CACHE / f"synthetic-{package}.pkl"
-        if path.exists():
-            cached = pickle.loads(path.read_bytes())
-            if cached["count"] == len(records):
-                continue
+        cached = pickle.loads(path.read_bytes()) if path.exists() else {"ids": set(), "groups": []}
+        records = [r for r in read_records(package) if r["id"] not in cached["ids"]]
+        if not records:
+            continue
         rag = RAG.open(INDEXES / package, Config(extractive_only=True))
         groups = synthetic_groups(records, rag)
-        path.write_bytes(pickle.dumps({"count": len(records), "groups": groups}))
-        log.info("%s: %d questions -> %d groups", package, len(records), len(groups))
+        cached = {"ids": cached["ids"] | {r["id"] for r in records}, "groups": cached["groups"] + groups}
+        path.write_bytes(pickle.dumps(cached))
+        log.info("%s: %d more questions -> %d more groups (%d in all)", package, len(records), len(groups),
+                 len(cached["groups"]))
 
 
 def holds_answer(item: dict, unit) -> bool:
@@ -154,7 +157,7 @@ def fit(pairs: list[str]):
             labels = [float(holds_answer(item, e.unit)) for e in evidence]
             groups.append(group(rag, item["question"], name, evidence, answerability, labels,
                                 not item.get("unanswerable"), id=item["id"]))
-        (CACHE / f"fit-{name}.pkl").write_bytes(pickle.dumps({"count": len(groups), "groups": groups}))
+        (CACHE / f"fit-{name}.pkl").write_bytes(pickle.dumps({"groups": groups}))
         log.info("%s: %d groups", name, len(groups))
 
 
