@@ -182,6 +182,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    # Through the module's own name, so that the cached groups unpickle anywhere.
+    from training import candidates
+
+    candidates.main()
 
 
