@@ -35,7 +35,7 @@ QUESTION_KINDS = (
 FEATURES = (
     "dense", "coverage", "bm25", "chunk", "mismatch",  # evidence.py's own
     "score", "below_best", "rank", "dense_rank", "bm25_rank",
-    "words", "item", "lead_in", "heading_coverage", "precision", "digits", "code",
+    "words", "item", "lead_in", "heading_coverage", "body_coverage", "precision", "digits", "code",
     "section_position", "neighbour", "question_kind", "question_terms",
 )
 SECTION_DEPTH = 10  # how far back a unit's position under its heading is counted
@@ -97,6 +97,8 @@ def feature_rows(question: str, evidence: list[Evidence], units, idf) -> np.ndar
             float(unit.kind == ITEM),
             float(bool(unit.lead_in)),
             sum(w for t, w in weights.items() if t in heading) / total,
+            # Units under one heading share its terms: what tells them apart is their own text.
+            sum(w for t, w in weights.items() if t in own) / total,
             len(own & query_terms) / max(len(own), 1),
             float(bool(re.search(r"\d", unit.full_text))),
             float(bool(CODE_LIKE.search(unit.full_text))),
