@@ -82,12 +82,14 @@ def test_training_runs_end_to_end_on_a_tiny_corpus(corpus, tmp_path, fake_config
     assert all((g.labels == 1).sum() == 1 and g.features.shape == (len(g.labels), len(FEATURES)) for g in answerable)
     assert any(not g.answerable and (g.labels <= 0).all() for g in groups)
 
-    booster = ranker.fit_lambdarank(groups, rounds=5, min_data_in_leaf=1, min_data_in_bin=1)
+    model = ranker.fit_lambdarank(groups, rounds=5, min_data_in_leaf=1, min_data_in_bin=1)
     path = tmp_path / "ranker" / "tiny.txt"
-    ranker.save(booster, groups, path, {"data": "tiny"})
+    ranker.save(model, groups, path, {"data": "tiny"})
     learned = LearnedRanker(path)
     evidence, _ = rag.answerer.find_evidence(WRITTEN["Nightjet"], WRITTEN["Nightjet"], rag.options(), {})
-    chances = learned.chances(feature_rows(WRITTEN["Nightjet"], evidence, rag.store.units, rag.answerer.retriever.idf))
+    rows = feature_rows(WRITTEN["Nightjet"], evidence, rag.store.units, rag.answerer.retriever.idf)
+    np.testing.assert_allclose(learned.raw(rows), model(rows))  # rag scores as the training code judged
+    chances = learned.chances(rows)
     assert chances.shape == (len(evidence),) and ((chances >= 0) & (chances <= 1)).all()
     ranked = rerank(WRITTEN["Nightjet"], evidence, rag.store.units, rag.answerer.retriever.idf, learned)
     assert sorted(e.index for e in ranked) == sorted(e.index for e in evidence)

@@ -47,10 +47,13 @@ class LearnedRanker:
         return self._booster
 
     def raw(self, rows: np.ndarray) -> np.ndarray:
-        """The booster's scores (higher ranks first)."""
+        """The evidence score's logit plus the trees' correction (higher ranks first): the trees
+        were trained to correct the evidence score's order, not to replace it."""
         if not len(rows):
             return np.zeros(0)
-        return self.booster().predict(np.asarray(rows, dtype=float), num_threads=1)
+        rows = np.asarray(rows, dtype=float)
+        chance = np.clip(rows[:, self.features.index("score")], 1e-4, 1 - 1e-4)
+        return np.log(chance / (1 - chance)) + self.booster().predict(rows, num_threads=1)
 
     def chances(self, rows: np.ndarray) -> np.ndarray:
         """Calibrated chances in [0, 1] that each candidate answers."""
