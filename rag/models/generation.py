@@ -1,20 +1,21 @@
 """Chat messages -> text on llama.cpp through xllamacpp (the Generator protocol is in rag/models/base.py).
 
 xllamacpp runs llama-server inside this process: GGUF models load as they are (quantised),
-replies stream, several replies decode side by side in parallel slots (continuous batching),
-and a slot reuses the keys and values of the prompt start it shares with its last prompt.
+replies stream, and several replies decode side by side in parallel slots (continuous batching).
 rag/models/files.py says where a model's file comes from.
 
 One server holds every slot, and one copy of the model: its thread count is the cores other
 processes leave free when it starts (llama.cpp fixes it at load), and a call never starts
-another. Several servers of different thread counts, chosen per call, cost a restart whenever
-the reading changed and more than one copy of the slots' memory.
+another (servers of other thread counts, chosen per call as before, each held their slots'
+memory, and replies in two servers were not decoded in one batch).
 
-Answers do not change with the load: a reply decoded beside others gets the tokens it gets
-alone, as far as llama.cpp's CPU sums allow. Its flash attention sums a sequence's keys in tiles
-that follow the batch (6 of 8 replies decoded side by side had other log-probabilities than
-alone), so it is off; every slot keeps its own cache (not one unified cache, whose masked cells
-every token would read); and prompts are read whole (see GREEDY).
+A reply decoded beside others should get the tokens it gets alone; llama.cpp's CPU sums do not
+fully allow it. Its flash attention sums in tiles that follow the batch (8 replies side by side:
+6 had other log-probabilities than alone with it, none without), so it is off; every slot keeps
+its own cache (not one unified cache, whose masked cells every token would read); prompts are
+not cached (see GREEDY). What remains: a prompt read while other slots decode is cut into other
+pieces than alone, and 2-3 of 16 drafts written all at once differed from those written four at
+a time; verification keeps the answers the same far more often (benchmarks/README.md).
 """
 
 import json
@@ -38,9 +39,11 @@ log = logging.getLogger(__name__)
 
 STOP_TEXT = "\n\n"  # an answer is one paragraph; a blank line means the model moved on
 # Replies decoded side by side (llama-server's parallel slots, one batch a step); more callers
-# wait in line (rag/models/slots.py). 20 askers on 2 cores keep about this many drafts in flight,
-# the rest of their time being spent before and after the draft; ask_many writes as many at once.
-SLOTS = 16
+# wait in line (rag/models/slots.py). Each slot holds context_tokens of keys and values from the
+# start: 16 slots took 880 MB and 3.1 s to load against 338 MB and 1.5 s for 4 (a cold `rag ask`
+# pays both), and 16 drafts at once were not written faster by 16 slots than by 4 or 8 on this
+# 2-core machine beside other jobs (benchmarks/README.md, issue 33).
+SLOTS = 4
 # Added to the logits of the tokens a restricted reply may use: with greedy decoding that makes
 # the best allowed token win, as a mask would (logits spread over far less than this).
 ALLOWED_BOOST = 100.0
