@@ -14,6 +14,7 @@ ROW = "Boat: Osprey; Length: 12 m"
 
 def docx_file(path: Path):
     import docx
+    from docx.oxml import OxmlElement
 
     document = docx.Document()
     document.add_heading(HEADING, level=1)
@@ -24,6 +25,8 @@ def docx_file(path: Path):
     for r, row in enumerate(TABLE):
         for c, value in enumerate(row):
             table.cell(r, c).text = value
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # "Repeat as header row"
+    document.add_table(rows=1, cols=2).rows[0].cells[0].text = "A table without a header row"
     document.save(path)
 
 
@@ -66,7 +69,7 @@ def csv_file(path: Path):
 
 def odt_file(path: Path):
     from odf.opendocument import OpenDocumentText
-    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.table import Table, TableCell, TableColumn, TableHeaderRows, TableRow
     from odf.text import H, List, ListItem, P
 
     document = OpenDocumentText()
@@ -80,13 +83,15 @@ def odt_file(path: Path):
     document.text.addElement(items)
     table = Table(name="Boats")
     table.addElement(TableColumn(numbercolumnsrepeated=2))
-    for row in TABLE:
+    head = TableHeaderRows()
+    table.addElement(head)
+    for n, row in enumerate(TABLE):
         table_row = TableRow()
         for value in row:
             cell = TableCell()
             cell.addElement(P(text=value))
             table_row.addElement(cell)
-        table.addElement(table_row)
+        (head if n == 0 else table).addElement(table_row)
     document.text.addElement(table)
     document.save(str(path))
 

@@ -17,6 +17,8 @@ def html_blocks(html: str | bytes, out: Builder):
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(SKIP):
         tag.decompose()
+    for tag in soup("br"):
+        tag.replace_with(" ")
     body = soup.body or soup
     walk(body, out)
 
@@ -32,11 +34,11 @@ def walk(element, out: Builder):
             out.paragraph(" ".join(loose))
             loose = []
         if name in HEADINGS:
-            out.heading(child.get_text(" "))
+            out.heading(child.get_text())
         elif name == "li" and child.find(("ul", "ol", "p")) is not None:
             walk_item(child, out)
         elif name == "li":
-            out.item(child.get_text(" "))
+            out.item(child.get_text())
         elif name == "table":
             table(child, out)
         elif name == "pre":
@@ -44,11 +46,9 @@ def walk(element, out: Builder):
         elif name == "blockquote" or (name in LEAVES and child.find(("p", "ul", "ol", "pre", "table")) is not None):
             walk(child, out)
         elif name in LEAVES:
-            out.paragraph(child.get_text(" "))
-        elif name in ("br",):
-            loose.append(" ")
+            out.paragraph(child.get_text())
         elif child.find(True) is None or name in ("a", "span", "em", "strong", "b", "i", "code", "tt", "var", "small"):
-            loose.append(child.get_text(" "))
+            loose.append(child.get_text())
         else:
             out.paragraph(" ".join(loose))
             loose = []
@@ -62,7 +62,7 @@ def walk_item(item, out: Builder):
     for child in list(item.children):
         if getattr(child, "name", None) in ("ul", "ol", "p", "pre", "table", "div"):
             break
-        first.append(child.get_text(" ") if getattr(child, "name", None) else str(child))
+        first.append(child.get_text() if getattr(child, "name", None) else str(child))
         child.extract()
     if " ".join(first).strip():
         out.item(" ".join(first))
@@ -70,7 +70,7 @@ def walk_item(item, out: Builder):
         return
     first_p = item.find("p")
     if first_p is not None and first_p.parent is item:
-        out.item(first_p.get_text(" "))
+        out.item(first_p.get_text())
         first_p.decompose()
     walk(item, out)
 
@@ -79,7 +79,7 @@ def table(element, out: Builder):
     header: list[str] = []
     for row in element.find_all("tr"):
         cells = row.find_all(("th", "td"))
-        texts = [c.get_text(" ") for c in cells]
+        texts = [c.get_text() for c in cells]
         if cells and all(c.name == "th" for c in cells) and not header:
             header = [" ".join(t.split()) for t in texts]
             continue

@@ -7,7 +7,7 @@ from pathlib import Path
 from rag.errors import DocumentError
 from rag.readers.base import Builder, Content, check_zip, missing, unreadable
 
-READER = "odfpy/1"
+READER = "odfpy/2"
 
 
 def read(path: Path, data: bytes) -> Content:
@@ -73,10 +73,17 @@ def shape_class(frame) -> str:
 
 
 def table(element, out: Builder):
-    rows = [[words(cell) for cell in descendants(row, "table-cell")] for row in descendants(element, "table-row")]
-    header = rows[0] if len(rows) > 1 else []
-    for row in rows[1:] if header else rows:
-        out.row(row, header)
+    """A table row by row; the rows under table:table-header-rows name the columns."""
+    header: list[str] = []
+    for child in element.childNodes:
+        local = getattr(child, "qname", (None, None))[1]
+        if local == "table-header-rows":
+            for row in descendants(child, "table-row"):
+                header = [words(cell) for cell in descendants(row, "table-cell")]
+        elif local in ("table-row", "table-rows", "table-row-group"):
+            rows = [child] if local == "table-row" else list(descendants(child, "table-row"))
+            for row in rows:
+                out.row([words(cell) for cell in descendants(row, "table-cell")], header)
 
 
 def descendants(element, local: str):

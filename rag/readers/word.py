@@ -7,7 +7,7 @@ from pathlib import Path
 from rag.errors import DocumentError
 from rag.readers.base import Builder, Content, check_zip, missing, unreadable
 
-READER = "python-docx/1"
+READER = "python-docx/2"
 
 
 def read(path: Path, data: bytes) -> Content:
@@ -53,10 +53,17 @@ def paragraph(para, style: str, out: Builder):
 
 
 def table(tbl, out: Builder):
-    rows = [[cell.text for cell in unique_cells(row)] for row in tbl.rows]
-    header = rows[0] if len(rows) > 1 else []
-    for row in rows[1:] if header else rows:
-        out.row(row, header)
+    """A table row by row; rows marked as header rows (repeated on each page) name the columns."""
+    from docx.oxml.ns import qn
+
+    header: list[str] = []
+    for row in tbl.rows:
+        cells = [cell.text for cell in unique_cells(row)]
+        properties = row._tr.trPr
+        if properties is not None and properties.find(qn("w:tblHeader")) is not None:
+            header = cells
+        else:
+            out.row(cells, header)
 
 
 def unique_cells(row):
