@@ -7,7 +7,7 @@ from pathlib import Path
 from rag.errors import DocumentError
 from rag.readers.base import Builder, Content, check_zip, missing, unreadable
 
-READER = "python-pptx/1"
+READER = "python-pptx/2"
 
 
 def read(path: Path, data: bytes) -> Content:
@@ -36,7 +36,7 @@ def read_slide(slide, number: int, out: Builder):
         if title is not None and shape.shape_id == title.shape_id:
             continue
         if shape.has_text_frame:
-            bulleted = shape.is_placeholder  # a body placeholder's paragraphs are its bullet points
+            bulleted = bullet_points(shape)
             for para in shape.text_frame.paragraphs:
                 (out.item if bulleted else out.paragraph)(para.text)
         elif getattr(shape, "has_table", False) and shape.has_table:
@@ -46,6 +46,13 @@ def read_slide(slide, number: int, out: Builder):
     if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
         for para in slide.notes_slide.notes_text_frame.paragraphs:
             out.paragraph(para.text)
+
+
+def bullet_points(shape) -> bool:
+    """Whether a shape is a slide's body (its paragraphs bullet points), not a subtitle or text box."""
+    from pptx.enum.shapes import PP_PLACEHOLDER
+
+    return shape.is_placeholder and shape.placeholder_format.type in (PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT)
 
 
 def shapes(collection):
