@@ -2,9 +2,11 @@
 - a FAQ: a heading that is a question, answered by the first sentence under it;
 - a term: a heading that names an option, function, variable or directive ("--verbose",
   "LOOP_SET_FD", "fetch.prune", "printf(3)"), asked about as "What does X do?" and answered by
-  the first sentence under it.
-Records go to the same shards as training/questions.py's (model "structure"), at most CAP a
-package; training/candidates.py keeps those whose unit rag's retrieval finds.
+  the first sentence under it;
+- a section: a heading of two to eight words, typed as a keyword query ("Virtual host
+  matching"), answered by the first sentence of its section.
+Records go to the same shards as training/questions.py's (model "structure"), at most CAPS of
+each kind a package; training/candidates.py keeps those whose unit rag's retrieval finds.
 
     .venv/bin/python training/structure.py
 """
@@ -22,7 +24,8 @@ from rag.chunking import HEADING  # noqa: E402
 from training.library import INDEXES, packages  # noqa: E402
 from training.questions import DATA, Writer, target_id  # noqa: E402
 
-CAP = 120
+CAPS = {"faq": 60, "term": 60, "section": 40}
+WORDS = re.compile(r"^[A-Za-z][A-Za-z'\-]*$")
 TERM = re.compile(r"^(-{1,2}[\w][\w\-=<>\[\]]*|[A-Za-z_][\w]*(?:[._:-][\w]+)+|[A-Z][A-Z0-9_]{3,}|\w+\(\d\w*\))$")
 # Section names of man pages and manuals, which are not terms.
 SECTIONS = frozenset("""NAME SYNOPSIS DESCRIPTION OPTIONS ARGUMENTS EXAMPLES EXAMPLE FILES ENVIRONMENT SIGNALS BUGS
@@ -61,6 +64,10 @@ def structure_questions(package: str, store) -> list[tuple[int, str, str]]:
         elif TERM.match(title) and title not in SECTIONS:
             template = random.Random(target_id(package, unit.source, unit.start)).choice(TEMPLATES)
             found.append((answer, template.format(title), "term"))
+        else:
+            words = re.sub(r"^[\d.]+\s+", "", title).split()  # "4.2 Virtual hosts" -> the words
+            if 2 <= len(words) <= 8 and all(WORDS.match(w) for w in words) and title.upper() != title:
+                found.append((answer, " ".join(words), "section"))
     return found
 
 
@@ -77,10 +84,13 @@ def main():
         done = writer.done()
         pairs = structure_questions(package, store)
         pairs.sort(key=lambda p: target_id(package, store.units[p[0]].source, store.units[p[0]].start))
-        written = 0
-        for i, question, kind in pairs[:CAP]:
+        written, taken = 0, dict.fromkeys(CAPS, 0)
+        for i, question, kind in pairs:
+            if taken[kind] >= CAPS[kind]:
+                continue
+            taken[kind] += 1
             unit = store.units[i]
-            tid = target_id(package, unit.source, unit.start) + "-s"
+            tid = target_id(package, unit.source, unit.start) + ("-s" if kind != "section" else "-h")
             if tid in done:
                 continue
             writer.add({"id": tid, "package": package, "source": unit.source, "start": unit.start, "end": unit.end,
