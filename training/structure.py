@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.chunking import HEADING  # noqa: E402
+from rag.lexical import terms  # noqa: E402
 from training.library import INDEXES, packages  # noqa: E402
 from training.questions import DATA, Writer, target_id  # noqa: E402
 
@@ -66,7 +67,8 @@ def structure_questions(package: str, store) -> list[tuple[int, str, str]]:
             found.append((answer, template.format(title), "term"))
         else:
             words = re.sub(r"^[\d.]+\s+", "", title).split()  # "4.2 Virtual hosts" -> the words
-            if 2 <= len(words) <= 8 and all(WORDS.match(w) for w in words) and title.upper() != title:
+            if (2 <= len(words) <= 8 and all(WORDS.match(w) for w in words) and title.upper() != title
+                    and len(terms(title)) >= 2):  # not "See also"
                 found.append((answer, " ".join(words), "section"))
     return found
 
