@@ -1,84 +1,176 @@
-"""Many users at once: one RAG shared by N threads that keep asking.
+"""Many users at once: one RAG shared by N threads that keep asking, each answer compared with
+the answer the same question gets alone.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/concurrency.py [--index index] [--threads 20] [--seconds 60]
+        [--questions eval/dev_qa.jsonl eval/blind_qa.jsonl] [--batch eval/dev_qa.jsonl eval/blind_qa.jsonl eval/blind2_qa.jsonl]
+        [--label NAME] [--json out.json]
 
-Each thread asks the dev and blind questions in turn (each thread from its own starting point)
-until the time is up, with `RAG.ask`: the generator writes the drafts of questions asked at the
-same time side by side in its slots. Reported: answers a minute (finished within the time; and
-all answers over the time plus the drain, which counts the answers cut off at the end), latency
-p50/p95. For scale, the rate of `ask_many` over the questions (one caller) in the same process.
+1. Solo: every question asked alone (`RAG.ask`), its answer and its model draft kept.
+2. Askers: N threads share the RAG, each asking the questions in turn (each from its own starting
+   point, without pause) until the time is up. Reported: answers a minute (finished within the
+   time), p50/p95 latency, errors, answers and drafts that differ from the solo ones, and where an
+   answer's time went (mean ms per stage: retrieve, evidence, generate, verify; `wait` is
+   generate's time before the first text).
+3. Batch (--batch): `ask_many` over the given sets (one caller), questions a minute, and answers
+   that differ from solo ones asked in step 1 (when the sets are the same).
+Run it on an idle machine: it measures CPU throughput.
 """
 
 import argparse
+import json
 import statistics
+import sys
 import threading
 import time
+from collections import Counter, defaultdict
+from pathlib import Path
 
-from rag import RAG
-from rag.evaluation import load_questions
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag import RAG  # noqa: E402
+from rag.evaluation import load_questions  # noqa: E402
+
+STAGES = ("retrieve", "evidence", "generate", "verify", "total")
 
 
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else 0.0
 
 
-def hammer(answer, questions: list[str], threads: int, seconds: float) -> tuple[int, list[float], dict[str, str], float]:
-    """Runs `threads` askers that start questions for `seconds`: the answers finished in that time,
-    the latency of every answer, the text of each question's answer, and how long the askers still
-    busy at the end took to finish."""
-    in_time = [0]
+class Drafts:
+    """Wraps the generator's stream to record each draft as written, by the question in its prompt."""
+
+    def __init__(self, generator):
+        self.generator = generator
+        self.by_prompt: dict[str, list[str]] = defaultdict(list)
+        self.first_text: list[float] = []
+        self._stream = generator.stream
+        generator.stream = self.stream
+
+    def stream(self, messages, max_new_tokens, vocabulary=None):
+        text, start = "", time.perf_counter()
+        try:
+            for piece in self._stream(messages, max_new_tokens, vocabulary):
+                if not text:
+                    self.first_text.append(time.perf_counter() - start)
+                text += piece
+                yield piece
+        finally:
+            self.by_prompt[messages[-1]["content"]].append(text)
+
+    def take(self) -> dict[str, list[str]]:
+        taken, self.by_prompt, self.first_text = self.by_prompt, defaultdict(list), []
+        return taken
+
+
+def solo(rag: RAG, questions: list[str], drafts: Drafts) -> tuple[dict[str, str], dict[str, str]]:
+    answers = {q: rag.ask(q).text for q in questions}
+    return answers, {prompt: texts[0] for prompt, texts in drafts.take().items()}
+
+
+def hammer(rag: RAG, questions: list[str], threads: int, seconds: float) -> dict:
+    """N askers for `seconds`: answers in time, latencies, texts per question, errors, stage times."""
+    in_time, errors = [0], Counter()
     latencies: list[float] = []
-    texts: dict[str, str] = {}
-    start = time.perf_counter()
-    deadline = start + seconds
+    texts: dict[str, list[str]] = defaultdict(list)
+    stages: dict[str, list[float]] = defaultdict(list)
+    deadline = time.perf_counter() + seconds
 
     def asker(offset: int):
         i = offset
         while time.perf_counter() < deadline:
             question = questions[i % len(questions)]
+            i += 1
             asked = time.perf_counter()
-            text = answer(question).text
+            try:
+                answer = rag.ask(question)
+            except Exception as exc:  # counted, not raised: a benchmark reports errors
+                errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
+                continue
             done = time.perf_counter()
             latencies.append(done - asked)
             in_time[0] += done <= deadline
-            texts[question] = text
-            i += 1
+            texts[question].append(answer.text)
+            for stage in STAGES:
+                if stage in answer.timings:
+                    stages[stage].append(answer.timings[stage])
 
     workers = [threading.Thread(target=asker, args=(n * len(questions) // threads,)) for n in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return in_time[0], latencies, texts, time.perf_counter() - deadline
+    return {"in_time": in_time[0], "latencies": latencies, "texts": texts, "errors": errors,
+            "stages": {k: statistics.mean(v) for k, v in stages.items()}, "drain": time.perf_counter() - deadline}
+
+
+def differing(texts: dict[str, list[str]], alone: dict[str, str]) -> tuple[int, int, list[str]]:
+    """(answers that differ from the solo answer, answers compared, the questions concerned)."""
+    differ = [q for q, got in texts.items() for t in got if t != alone.get(q, t)]
+    return len(differ), sum(map(len, texts.values())), sorted(set(differ))
+
+
+def draft_diffs(drafts: dict[str, list[str]], alone: dict[str, str]) -> tuple[int, int]:
+    """(drafts written under load that differ from the solo draft of their prompt, drafts compared)."""
+    compared = [(d, alone[p]) for p, ds in drafts.items() if p in alone for d in ds]
+    return sum(d != a for d, a in compared), len(compared)
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", default="index")
     parser.add_argument("--threads", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--questions", nargs="+", default=["eval/dev_qa.jsonl", "eval/blind_qa.jsonl"])
+    parser.add_argument("--batch", nargs="*", help="question sets for ask_many (none: skip)")
+    parser.add_argument("--slots", type=int, help="the generator's slots (default: its own)")
+    parser.add_argument("--label", default="")
+    parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
     questions = [item["question"] for path in args.questions for item in load_questions(path)]
 
+    started = time.perf_counter()
     rag = RAG.open(args.index)
+    if args.slots:
+        rag.generator.slots = args.slots
     rag.warm_up()
     rag.ask(questions[0])
-    variants = {"RAG.ask": rag.ask}
-    results = {name: hammer(answer, questions, args.threads, args.seconds) for name, answer in variants.items()}
-
-    print(f"{args.threads} threads, {args.seconds:.0f} s per variant, {len(questions)} questions "
-          f"({', '.join(args.questions)})")
-    print("| variant | answers a minute | with drain | p50 s | p95 s | drain s |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for name, (in_time, latencies, _, drain) in results.items():
-        print(f"| {name} | {in_time * 60 / args.seconds:.0f} | {len(latencies) * 60 / (args.seconds + drain):.0f} | "
-              f"{statistics.median(latencies):.1f} | "
-              f"{percentile(latencies, 0.95):.1f} | {drain:.1f} |")
-    start = time.perf_counter()
-    rag.ask_many(questions)
-    print(f"| ask_many (one caller, for scale) | {len(questions) * 60 / (time.perf_counter() - start):.0f} | | | | |")
+    drafts = Drafts(rag.generator)
+    alone, alone_drafts = solo(rag, questions, drafts)
+    solo_s = time.perf_counter() - started
+    run = hammer(rag, questions, args.threads, args.seconds)
+    loaded_drafts = drafts.take()
+    differ, compared, which = differing(run["texts"], alone)
+    draft_differ, drafts_compared = draft_diffs(loaded_drafts, alone_drafts)
+    lat = run["latencies"]
+    engine = rag.generator.engine()
+    row = {"label": args.label, "threads": args.threads, "slots": rag.generator.slots, "llama_threads": engine.threads, "seconds": args.seconds, "questions": len(questions),
+           "answers_a_minute": run["in_time"] * 60 / args.seconds, "p50_s": statistics.median(lat) if lat else 0,
+           "p95_s": percentile(lat, 0.95), "errors": sum(run["errors"].values()), "error_kinds": dict(run["errors"]),
+           "differ": differ, "compared": compared, "differing_questions": which,
+           "drafts_differ": draft_differ, "drafts_compared": drafts_compared,
+           "stage_ms": {k: round(v) for k, v in run["stages"].items()}, "drain_s": run["drain"], "solo_s": solo_s}
+    if args.batch is not None:
+        batch = [item["question"] for path in (args.batch or args.questions) for item in load_questions(path)]
+        start = time.perf_counter()
+        answers = rag.ask_many(batch)
+        seconds = time.perf_counter() - start
+        drafts.take()
+        got = defaultdict(list)
+        for q, a in zip(batch, answers, strict=True):
+            got[q].append(a.text)
+        b_differ, b_compared, b_which = differing({q: t for q, t in got.items() if q in alone}, alone)
+        row.update(batch_questions=len(batch), batch_a_minute=len(batch) * 60 / seconds,
+                   batch_differ=b_differ, batch_compared=b_compared, batch_differing=b_which)
+    print(json.dumps(row, ensure_ascii=False, indent=1))
+    print(f"| {args.label} | {args.threads} | {row['slots']} x {row['llama_threads']} | {row['answers_a_minute']:.0f} | {row['p50_s']:.1f} | {row['p95_s']:.1f} | "
+          f"{row['errors']} | {differ}/{compared} | {draft_differ}/{drafts_compared} | "
+          + ", ".join(f"{k} {v}" for k, v in row["stage_ms"].items())
+          + (f" | {row['batch_a_minute']:.0f} ({row['batch_differ']}/{row['batch_compared']} differ)" if "batch_a_minute" in row else "")
+          + " |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(row, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
