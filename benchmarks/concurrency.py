@@ -3,7 +3,7 @@ the answer the same question gets alone.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/concurrency.py [--index index] [--threads 20] [--seconds 60]
         [--questions eval/dev_qa.jsonl eval/blind_qa.jsonl] [--batch eval/dev_qa.jsonl eval/blind_qa.jsonl eval/blind2_qa.jsonl]
-        [--label NAME] [--json out.json]
+        [--slots N] [--ranker learned] [--label NAME] [--json out.json]
 
 1. Solo: every question asked alone (`RAG.ask`), its answer and its model draft kept.
 2. Askers: N threads share the RAG, each asking the questions in turn (each from its own starting
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import RAG  # noqa: E402
+from rag import RAG, Config  # noqa: E402
 from rag.evaluation import load_questions  # noqa: E402
 
 STAGES = ("retrieve", "evidence", "generate", "verify", "total")
@@ -125,13 +125,14 @@ def main():
     parser.add_argument("--questions", nargs="+", default=["eval/dev_qa.jsonl", "eval/blind_qa.jsonl"])
     parser.add_argument("--batch", nargs="*", help="question sets for ask_many (none: skip)")
     parser.add_argument("--slots", type=int, help="the generator's slots (default: its own)")
+    parser.add_argument("--ranker", help="Config.ranker (evidence, learned or a ranker file; default: Config's)")
     parser.add_argument("--label", default="")
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
     questions = [item["question"] for path in args.questions for item in load_questions(path)]
 
     started = time.perf_counter()
-    rag = RAG.open(args.index)
+    rag = RAG.open(args.index, Config(ranker=args.ranker) if args.ranker else None)
     if args.slots:
         rag.generator.slots = args.slots
     rag.warm_up()
@@ -145,7 +146,8 @@ def main():
     draft_differ, drafts_compared = draft_diffs(loaded_drafts, alone_drafts)
     lat = run["latencies"]
     engine = rag.generator.engine()
-    row = {"label": args.label, "threads": args.threads, "slots": rag.generator.slots, "llama_threads": engine.threads, "seconds": args.seconds, "questions": len(questions),
+    row = {"label": args.label, "ranker": rag.config.ranker, "threads": args.threads, "slots": rag.generator.slots,
+           "llama_threads": engine.threads, "seconds": args.seconds, "questions": len(questions),
            "answers_a_minute": run["in_time"] * 60 / args.seconds, "p50_s": statistics.median(lat) if lat else 0,
            "p95_s": percentile(lat, 0.95), "errors": sum(run["errors"].values()), "error_kinds": dict(run["errors"]),
            "differ": differ, "compared": compared, "differing_questions": which,

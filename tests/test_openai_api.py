@@ -5,6 +5,7 @@ import json
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
@@ -196,6 +197,16 @@ def test_curl_gets_server_sent_events_that_end_with_done(server):
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
     assert "ÖBB" in "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert chunks[-1]["choices"][0]["delta"]["citations"][0]["source"] == "notes/trains.html"
+
+
+def test_ten_clients_streaming_at_once_each_get_their_own_answer(client):
+    questions = [NIGHTJET, SOLAR] * 5
+    alone = {q: ask(client, q).choices[0].message.content for q in set(questions)}
+    with ThreadPoolExecutor(len(questions)) as pool:
+        replies = list(pool.map(lambda q: streamed(client, q), questions))
+    for question, chunks in zip(questions, replies, strict=True):
+        assert "".join(c.choices[0].delta.content or "" for c in chunks) == alone[question]
+        assert chunks[-1].choices[0].finish_reason == "stop"
 
 
 def test_api_questions_wait_in_the_chats_line(client, server):
