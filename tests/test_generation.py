@@ -69,7 +69,7 @@ def test_a_batch_gives_each_prompt_its_own_reply_and_gives_up_when_asked(generat
 
 def test_one_server_holds_every_slot_whatever_the_cores_say_later(generator, monkeypatch):
     engine = generator.engine()
-    monkeypatch.setattr("rag.models.generation.free_cores", lambda: 1 if engine.threads > 1 else 2)
+    monkeypatch.setattr("rag.models.threads.CoreWatch.free", lambda self: 1 if engine.threads > 1 else 2)
     assert "billion" in "".join(generator.stream(PROMPT, 32))
     assert generator.engine() is engine, "no second copy of the model"
 

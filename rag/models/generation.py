@@ -5,8 +5,8 @@ replies stream, and several replies decode side by side in parallel slots (conti
 rag/models/files.py says where a model's file comes from.
 
 One server holds every slot, and one copy of the model: its thread count is the cores other
-processes leave free when it starts (llama.cpp fixes it at load), and a call never starts
-another (servers of other thread counts, chosen per call as before, each held their slots'
+processes leave free when it starts (CoreWatch; llama.cpp fixes it at load), and a call never
+starts another (servers of other thread counts, chosen per call as before, each held their slots'
 memory, and replies in two servers were not decoded in one batch).
 
 A reply decoded beside others should get the tokens it gets alone; llama.cpp's CPU sums do not
@@ -33,7 +33,7 @@ from rag.config import Config
 from rag.errors import GenerationError, MissingDependencyError
 from rag.models.files import resolve_gguf
 from rag.models.slots import Slots
-from rag.models.threads import free_cores
+from rag.models.threads import CoreWatch
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,13 @@ class LlamaCppGenerator:
         self.engine()
 
     def engine(self) -> "Engine":
-        """The one server, started on first need with as many threads as cores are free then."""
+        """The one server, started on first need with as many threads as other processes leave
+        cores free then (this process's own work, loading the embedder say, left out)."""
         with self._loading:
             if self._engine is None:
                 name, path = resolve_gguf(self.config.generator, self.config.cache_path)
                 self.name = name
-                threads = free_cores()
+                threads = CoreWatch().free()
                 self._engine = Engine(str(path), threads, self.slots, self.config.context_tokens)
                 log.info("loaded generator %s from %s (llama.cpp, %d threads, %d slots)", name, path, threads, self.slots)
             return self._engine
