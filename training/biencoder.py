@@ -91,11 +91,13 @@ def with_tuned_cosine(groups: list[Group], model) -> list[Group]:
     return out
 
 
-def judge(model_path: Path, fit_sets: list[str]):
+def judge(model_path: Path, fit_sets: list[str], fit_only: bool = False):
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(model_path), device="cpu")
-    synthetic = with_tuned_cosine([g for g in load("synthetic-") if g.answerable], model)
+    # The synthetic questions trained the model: as ranker data its scores on them are in-sample,
+    # so --fit-only judges the feature on the fit sets alone (leave-one-set-out).
+    synthetic = [] if fit_only else with_tuned_cosine([g for g in load("synthetic-") if g.answerable], model)
     fit = {name: with_tuned_cosine(load(f"fit-{name}"), model) for name in fit_sets}
     table(synthetic, {n: g for n, g in fit.items() if g})
 
@@ -110,11 +112,12 @@ def main():
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--fit-sets", nargs="*", default=list(FIT_SETS))
+    parser.add_argument("--fit-only", action="store_true", help="judge on the fit sets alone")
     args = parser.parse_args()
     if args.what == "train":
         train(args.out, args.epochs, args.batch, args.lr, args.limit)
     else:
-        judge(args.model, args.fit_sets)
+        judge(args.model, args.fit_sets, args.fit_only)
 
 
 if __name__ == "__main__":

@@ -183,8 +183,8 @@ def main():
 
 if __name__ == "__main__":
     # Through the module's own name, so that the cached groups unpickle anywhere.
-    from training import candidates
+    import training.candidates
 
-    candidates.main()
+    training.candidates.main()
 
 
