@@ -13,19 +13,42 @@ READER = "odfpy/2"
 def read(path: Path, data: bytes) -> Content:
     """The text of an OpenDocument file."""
     try:
-        from odf.opendocument import load
+        import odf.opendocument  # noqa: F401 (odfpy is what the parts are read with)
     except ImportError as exc:
         raise missing(path.suffix.lower(), "odfpy", "formats") from exc
-    check_zip(path, data)
+    archive = check_zip(path, data)
     out = Builder()
     try:
-        document = load(io.BytesIO(data))
-        walk(document.body, out)
+        walk(content(archive).body, out)
     except DocumentError:
         raise
     except Exception as exc:  # a corrupt part: see unreadable()
         raise unreadable(path, exc) from exc
     return out.content()
+
+
+def content(archive):
+    """The document's content part (content.xml) as odfpy's tree.
+
+    Only content.xml is parsed, with defusedxml (no entity expansion): odfpy's own load() also
+    parses the styles, and prints a whole part to stdout when one does not parse (it adds
+    namespace declarations a part may already hold, as pandoc's styles.xml does).
+    """
+    from xml.sax import handler
+
+    from defusedxml.sax import make_parser
+    from odf.load import LoadParser
+    from odf.opendocument import OpenDocument
+
+    mimetype = archive.read("mimetype").decode() if "mimetype" in archive.namelist() else "application/vnd.oasis.opendocument.text"
+    document = OpenDocument(mimetype.strip(), add_generator=False)
+    document._parsing = "content.xml"  # LoadParser asks which part it reads
+    parser = make_parser()
+    parser.setFeature(handler.feature_namespaces, 1)
+    parser.setFeature(handler.feature_external_ges, 0)
+    parser.setContentHandler(LoadParser(document))
+    parser.parse(io.BytesIO(archive.read("content.xml")))
+    return document
 
 
 def walk(element, out: Builder):
