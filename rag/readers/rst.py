@@ -22,7 +22,7 @@ def read(path: Path, data: bytes) -> Content:
     source = decode_text(path, data)
     out = Builder()
     try:
-        walk(publish_doctree(source, settings_overrides=SETTINGS), out)
+        walk(publish_doctree(source, settings_overrides=SETTINGS).children, out)
     except DocumentError:
         raise
     except Exception as exc:  # docutils' SystemMessage and what a broken table raises: see unreadable()
@@ -30,8 +30,8 @@ def read(path: Path, data: bytes) -> Content:
     return out.content()
 
 
-def walk(node, out: Builder):
-    for child in node.children:
+def walk(nodes, out: Builder):
+    for child in nodes:
         name = child.tagname
         if name in HIDDEN:
             continue
@@ -46,7 +46,7 @@ def walk(node, out: Builder):
         elif name == "table":
             table(child, out)
         elif hasattr(child, "children"):
-            walk(child, out)
+            walk(child.children, out)
 
 
 def item(node, out: Builder):
@@ -66,9 +66,7 @@ def item(node, out: Builder):
         out.item(first.astext())
     else:
         rest = children
-    for child in rest:
-        wrapper = type("Wrapper", (), {"children": [child]})
-        walk(wrapper, out)
+    walk(rest, out)
 
 
 def table(node, out: Builder):
