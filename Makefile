@@ -80,7 +80,8 @@ clean:
 # The ranker of issue 31 (training/README.md). `make library` unpacks, renders and indexes the
 # training library (Debian documentation packages, none of them evaluated); `make questions` is
 # the slow part, writing synthetic questions into training/data/ (resumable: run it again to add
-# more, QUESTIONS_MINUTES at a time); `make ranker` rebuilds the shipped ranker from that data.
+# more, QUESTIONS_MINUTES at a time); `make ranker` prints the fit-set table and writes a ranker
+# model from that data (Config.ranker names it).
 QUESTIONS_MINUTES ?= 60
 FIT_PAIRS := index:eval/fresh_fit.jsonl index-sqlite:eval/sqlite_fit.jsonl index-zsh:eval/zsh_fit.jsonl \
 	index-nut:eval/nut_fit.jsonl
@@ -97,4 +98,4 @@ questions: library
 ranker: library index index-sqlite index-zsh index-nut
 	$(BIN)/python training/candidates.py synthetic
 	$(BIN)/python training/candidates.py fit $(FIT_PAIRS)
-	$(BIN)/python training/ranker.py --save rag/models/ranker/lambdarank.txt
+	$(BIN)/python training/ranker.py --save corpora/train/ranker/lambdarank.txt

@@ -3,7 +3,7 @@ the answer the same question gets alone.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/concurrency.py [--index index] [--threads 20] [--seconds 60]
         [--questions eval/dev_qa.jsonl eval/blind_qa.jsonl] [--batch eval/dev_qa.jsonl eval/blind_qa.jsonl eval/blind2_qa.jsonl]
-        [--slots N] [--ranker learned] [--label NAME] [--json out.json]
+        [--slots N] [--ranker MODEL.txt] [--label NAME] [--json out.json]
 
 1. Solo: every question asked alone (`RAG.ask`), its answer and its model draft kept.
 2. Askers: N threads share the RAG, each asking the questions in turn (each from its own starting
@@ -125,7 +125,7 @@ def main():
     parser.add_argument("--questions", nargs="+", default=["eval/dev_qa.jsonl", "eval/blind_qa.jsonl"])
     parser.add_argument("--batch", nargs="*", help="question sets for ask_many (none: skip)")
     parser.add_argument("--slots", type=int, help="the generator's slots (default: its own)")
-    parser.add_argument("--ranker", help="Config.ranker (evidence, learned or a ranker file; default: Config's)")
+    parser.add_argument("--ranker", help="Config.ranker (evidence, or a ranker model file; default: Config's)")
     parser.add_argument("--label", default="")
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()

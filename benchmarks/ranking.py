@@ -6,7 +6,7 @@ units at all, is the best-scored unit, or is among the best three. Prints totals
 may be run on a sealed set (eval/README.md).
 
     .venv/bin/python benchmarks/ranking.py index:eval/fresh_fit.jsonl index-sqlite:eval/sqlite_fit.jsonl
-    .venv/bin/python benchmarks/ranking.py --ranker learned index:eval/fresh_fit.jsonl
+    .venv/bin/python benchmarks/ranking.py --ranker corpora/train/ranker/lambdarank.txt index:eval/fresh_fit.jsonl
 """
 
 import argparse
@@ -20,7 +20,7 @@ from rag.evaluation import load_questions
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("sets", nargs="+", help="INDEX:QUESTIONS pairs")
-    parser.add_argument("--ranker", default="evidence", help="Config.ranker: evidence, learned, or a model file")
+    parser.add_argument("--ranker", default="evidence", help="Config.ranker: evidence, or a ranker model file (training/ranker.py)")
     args = parser.parse_args()
     for pair in args.sets:
         index, path = pair.split(":", 1)

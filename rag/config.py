@@ -16,7 +16,7 @@ DEFAULT_MODEL = "default"
 INDEX_FIELDS = ("embedder", "chunk_chars", "chunk_overlap")
 
 # How evidence is ordered (Config.ranker), besides a model file of training/ranker.py.
-RANKERS = ("learned", "evidence")
+RANKERS = ("evidence",)
 
 # Named trade-offs between speed and answers: the settings each one sets, before a user's own
 # (README "Profiles" gives their measured figures side by side). fast quotes the best evidence
@@ -48,9 +48,9 @@ class Config:
         context_tokens: tokens one answer's prompt and reply may hold together (the generator
             keeps this much room for each answer it writes at the same time).
         extractive_only: answer with the evidence sentences alone, never generate.
-        ranker: how evidence is ordered: "learned" (the LightGBM ranker shipped in
-            rag/models/ranker/, trained on questions about other manuals), "evidence" (the
-            evidence score alone, as before it), or a ranker model file of training/ranker.py.
+        ranker: how evidence is ordered: "evidence" (the evidence score alone), or a ranker
+            model file (.txt, with its .json card) made by training/ranker.py, whose trees
+            correct the evidence score's order. No trained ranker ships yet (issue 31's gate).
         min_confidence: the estimated chance that the documents answer the question (rag/answering/abstention.py)
             below which the answer is an abstention.
         int8_indexing: a build that embeds at least 5,000 texts does so with an int8 copy of the

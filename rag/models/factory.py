@@ -24,9 +24,9 @@ def default_ranker(config: Config) -> Ranker | None:
     """The learned ranker Config names, or None for the evidence score's own order."""
     if config.ranker == "evidence":
         return None
-    from rag.models.ranker import SHIPPED, LearnedRanker
+    from rag.models.ranker import LearnedRanker
 
-    return LearnedRanker(SHIPPED if config.ranker == "learned" else config.ranker)
+    return LearnedRanker(config.ranker)
 
 
 def indexing_embedder(config: Config, embedder: Embedder) -> Embedder:

@@ -1,9 +1,10 @@
 """A learned ranker: LightGBM trees over rag/answering/ranking.py's features, from a model file.
 
-The shipped model (rag/models/ranker/, with its model card) was trained by training/ranker.py on
-questions written about other manuals; `make ranker` rebuilds it from the committed data. Its raw
-scores are put on the evidence score's scale (the chance that a unit answers) by a logistic
-calibration stored beside the trees, so that the later stages read them as before.
+A model is made by training/ranker.py from questions written about other manuals (`make ranker`
+writes it from the committed data; none ships until one measures better than the evidence score
+on the fit sets, issue 31). Its scores are put on the evidence score's scale (the chance that a
+unit answers) by a logistic calibration stored beside the trees, so that the later stages read
+them as before.
 """
 
 import json
@@ -15,8 +16,6 @@ import numpy as np
 
 from rag.errors import ConfigError, MissingDependencyError
 
-SHIPPED = Path(__file__).resolve().parent / "ranker" / "lambdarank.txt"
-
 
 class LearnedRanker:
     """Scores candidate rows with a LightGBM booster loaded on first use.
@@ -26,7 +25,7 @@ class LearnedRanker:
             the calibration.
     """
 
-    def __init__(self, path: str | Path = SHIPPED):
+    def __init__(self, path: str | Path):
         self.path = Path(path)
         if not self.path.is_file():
             raise ConfigError(f"ranker model not found: {self.path}")
