@@ -118,3 +118,15 @@ def test_feature_rows_have_one_row_per_candidate(fake_rag):
     rows = feature_rows("Who runs the Nightjet network?", evidence, fake_rag.store.units, fake_rag.answerer.retriever.idf)
     assert rows.shape == (len(evidence), len(FEATURES)) and np.isfinite(rows).all()
     assert rows[0, FEATURES.index("rank")] == 0 and rows[0, FEATURES.index("below_best")] == 0
+
+
+def test_a_ranker_is_the_evidence_order_or_a_model_file_that_exists(tmp_path):
+    from rag import Config
+    from rag.errors import ConfigError
+    from rag.models.factory import default_ranker
+
+    assert default_ranker(Config()) is None
+    with pytest.raises(ConfigError, match="ranker must be"):
+        Config(ranker="learned")
+    with pytest.raises(ConfigError, match="not found"):
+        default_ranker(Config(ranker=str(tmp_path / "missing.txt")))
