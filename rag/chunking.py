@@ -150,7 +150,8 @@ def split_units(source: str, text: str, blocks: tuple[tuple[int, int, str], ...]
     units: list[Unit] = []
     heading = ""
     lead_in: Unit | None = None
-    given = [Block(s, e, READER_KINDS[k], True, k == "code") for s, e, k in blocks]
+    given = [Block(s, e, paragraph_kind(text[s:e], i == 0) if k == "text" else READER_KINDS[k], True, k == "code")
+             for i, (s, e, k) in enumerate(blocks)]
     for block in given or split_blocks(text):
         if block.kind == RULE:
             continue
@@ -191,6 +192,12 @@ def split_units(source: str, text: str, blocks: tuple[tuple[int, int, str], ...]
             if block.kind == SENTENCE:
                 lead_in = unit if unit_text.rstrip().endswith(":") else None
     return units
+
+
+def paragraph_kind(paragraph: str, first: bool) -> str:
+    """A reader's paragraph is prose, unless it reads as a title as a line of plain text would
+    (short, no closing full stop): a definition list's term, a caption, a converted heading."""
+    return HEADING if classify(paragraph, True, first) == HEADING else SENTENCE
 
 
 def sentence_before(units: list[Unit], position: int, text: str) -> Unit | None:

@@ -8,7 +8,7 @@ from rag.errors import DocumentError
 from rag.readers.base import Builder, Content, check_zip, missing, unreadable
 from rag.readers.markup import html_blocks
 
-READER = "ebooklib/2"
+READER = "ebooklib/3"
 
 
 def read(path: Path, data: bytes) -> Content:

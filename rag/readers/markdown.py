@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rag.readers.base import BULLET, Builder, Content, decode_text, missing
 
-READER = "markdown-it/1"
+READER = "markdown-it/2"
 FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\r?\n.*?\r?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 DIRECTIVE = re.compile(r"\{\{#[^{}]*\}\}")
 

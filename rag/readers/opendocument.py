@@ -7,7 +7,7 @@ from pathlib import Path
 from rag.errors import DocumentError
 from rag.readers.base import Builder, Content, check_zip, missing, unreadable
 
-READER = "odfpy/2"
+READER = "odfpy/3"
 
 
 def read(path: Path, data: bytes) -> Content:

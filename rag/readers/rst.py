@@ -7,7 +7,7 @@ from pathlib import Path
 from rag.errors import DocumentError
 from rag.readers.base import Builder, Content, decode_text, missing, unreadable
 
-READER = "docutils/1"
+READER = "docutils/2"
 SETTINGS = {"report_level": 5, "halt_level": 5, "file_insertion_enabled": False, "raw_enabled": False,
             "warning_stream": False, "input_encoding": "unicode", "_disable_config": True}
 HIDDEN = ("comment", "system_message", "substitution_definition", "target", "raw", "pending", "docinfo")

@@ -13,7 +13,7 @@ from pathlib import Path
 from rag.errors import DocumentError
 from rag.readers.base import Builder, Content, check_zip, decode_text, missing, unreadable
 
-READER = "openpyxl/1"
+READER = "openpyxl/2"
 MAX_CELLS = 2_000_000  # about 50 MB of text: past it a sheet is data, not a document
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from rag.errors import DocumentError
 from rag.readers.base import Builder, Content, check_zip, missing, unreadable
 
-READER = "python-docx/2"
+READER = "python-docx/3"
 
 
 def read(path: Path, data: bytes) -> Content:
