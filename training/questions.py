@@ -53,7 +53,7 @@ OPENINGS = (
     (2, "Write it as a short search query of 3 to 7 keywords, not a full sentence."),
 )
 # Two examples of a question in other words than its sentence (about no package of the library),
-# as earlier turns of the chat: without them the model mostly restated the sentence (70% of a
+# as earlier turns of the chat: without them the model mostly restated the sentence (16 of a
 # first 24); written into one prompt instead, it often asked about the examples.
 SYSTEM = ("You write the question a user of some software would ask, answered by a sentence of its documentation. "
           "Use the user's own everyday words, not the sentence's wording. Reply with the question only.")
