@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from training.candidates import Group, load  # noqa: E402
-from training.ranker import FIT_SETS, table  # noqa: E402
+from training.ranker import FIT_SETS, judge_signal  # noqa: E402
 
 SCALE = 20.0  # cosine -> logit, as sentence-transformers' MultipleNegativesRankingLoss
 
@@ -77,29 +77,19 @@ def train(out: Path, epochs: int, batch: int, lr: float, limit: int | None):
     print(f"saved {out}: {len(data)} triplets, {epochs} epochs, {time.monotonic() - started:.0f} s")
 
 
-def with_tuned_cosine(groups: list[Group], model) -> list[Group]:
-    """The groups with one more feature: the tuned model's cosine of question and candidate."""
-    out = []
-    for g in groups:
-        if len(g.texts):
-            vectors = model.encode([g.question] + g.texts, normalize_embeddings=True, batch_size=64)
-            cosine = vectors[1:] @ vectors[0]
-        else:
-            cosine = np.zeros(0)
-        out.append(Group(g.question, g.origin, np.column_stack([g.features, cosine]) if len(g.texts) else g.features,
-                         g.labels, g.texts, g.answerability, g.answerable, g.extra))
-    return out
+def tuned_cosine(group: Group, model) -> np.ndarray:
+    """The tuned model's cosine of the question and each candidate."""
+    if not group.texts:
+        return np.zeros(0)
+    vectors = model.encode([group.question] + group.texts, normalize_embeddings=True, batch_size=64)
+    return vectors[1:] @ vectors[0]
 
 
 def judge(model_path: Path, fit_sets: list[str], fit_only: bool = False):
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(model_path), device="cpu")
-    # The synthetic questions trained the model: as ranker data its scores on them are in-sample,
-    # so --fit-only judges the feature on the fit sets alone (leave-one-set-out).
-    synthetic = [] if fit_only else with_tuned_cosine([g for g in load("synthetic-") if g.answerable], model)
-    fit = {name: with_tuned_cosine(load(f"fit-{name}"), model) for name in fit_sets}
-    table(synthetic, {n: g for n, g in fit.items() if g})
+    judge_signal(lambda g: tuned_cosine(g, model), fit_sets, fit_only)
 
 
 def main():

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from training.candidates import Group, load  # noqa: E402
-from training.ranker import FIT_SETS, table  # noqa: E402
+from training.ranker import FIT_SETS, judge_signal  # noqa: E402
 
 NEGATIVES = 7
 TOP = 10  # candidates the cross-encoder scores at answer time (the rest get the lowest score)
@@ -83,22 +83,18 @@ def train(out: Path, epochs: int, lr: float, limit: int | None, device: str):
     print(f"saved {out}: {len(data)} questions, {epochs} epochs, {time.monotonic() - started:.0f} s")
 
 
-def with_cross_score(groups: list[Group], model, tokenizer) -> list[Group]:
-    """The groups with one more feature: the cross-encoder's score over the top TOP candidates."""
+def cross_scores(group: Group, model, tokenizer) -> np.ndarray:
+    """The cross-encoder's score of each of the top TOP candidates (the rest get the lowest)."""
     import torch
 
-    out = []
-    for g in groups:
-        scores = np.full(len(g.texts), -10.0)
-        top = g.texts[:TOP]
-        if top:
-            batch = tokenizer([g.question] * len(top), top, truncation=True, max_length=MAX_LENGTH, padding=True,
-                              return_tensors="pt")
-            with torch.no_grad():
-                scores[:len(top)] = model(**batch).logits.view(-1).numpy()
-        features = np.column_stack([g.features, scores]) if len(g.texts) else g.features
-        out.append(Group(g.question, g.origin, features, g.labels, g.texts, g.answerability, g.answerable, g.extra))
-    return out
+    scores = np.full(len(group.texts), -10.0)
+    top = group.texts[:TOP]
+    if top:
+        batch = tokenizer([group.question] * len(top), top, truncation=True, max_length=MAX_LENGTH, padding=True,
+                          return_tensors="pt")
+        with torch.no_grad():
+            scores[:len(top)] = model(**batch).logits.view(-1).numpy()
+    return scores
 
 
 def judge(model_path: Path, fit_sets: list[str], fit_only: bool = False):
@@ -106,11 +102,7 @@ def judge(model_path: Path, fit_sets: list[str], fit_only: bool = False):
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_path))
     model = AutoModelForSequenceClassification.from_pretrained(str(model_path)).eval()
-    # The synthetic questions trained the model: as ranker data its scores on them are in-sample,
-    # so --fit-only judges the feature on the fit sets alone (leave-one-set-out).
-    synthetic = [] if fit_only else with_cross_score([g for g in load("synthetic-") if g.answerable], model, tokenizer)
-    fit = {name: with_cross_score(load(f"fit-{name}"), model, tokenizer) for name in fit_sets}
-    table(synthetic, {n: g for n, g in fit.items() if g})
+    judge_signal(lambda g: cross_scores(g, model, tokenizer), fit_sets, fit_only)
 
 
 def main():

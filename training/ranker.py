@@ -153,6 +153,25 @@ def table(synthetic: list[Group], fit: dict[str, list[Group]]):
               + f" | {total[1]} / {total[2]} / {total[3]} of {total[0]} |")
 
 
+def with_feature(group: Group, column: np.ndarray) -> Group:
+    """The group with one more feature per candidate (a learned signal tried on top of FEATURES)."""
+    features = np.column_stack([group.features, column]) if len(group.texts) else group.features
+    return Group(group.question, group.origin, features, group.labels, group.texts, group.answerability,
+                 group.answerable, group.extra)
+
+
+def judge_signal(signal, fit_sets: list[str], fit_only: bool):
+    """Prints the table with signal(group) -> one score per candidate added as a feature. A model
+    trained on the synthetic questions scores them in-sample, so `fit_only` judges the feature on
+    the fit sets alone (leave-one-set-out)."""
+    def added(groups: list[Group]) -> list[Group]:
+        return [with_feature(g, signal(g)) for g in groups]
+
+    synthetic = [] if fit_only else added([g for g in load("synthetic-") if g.answerable])
+    fit = {name: added(load(f"fit-{name}")) for name in fit_sets}
+    table(synthetic, {n: g for n, g in fit.items() if g})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit-sets", nargs="*", default=list(FIT_SETS))
