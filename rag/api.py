@@ -15,7 +15,7 @@ from rag.indexing import IndexReport, Progress, update_index
 from rag.locking import index_lock
 from rag.models.base import Embedder, Generator
 from rag.models.factory import default_embedder, default_generator, default_ranker, indexing_embedder
-from rag.questions import MAX_QUESTION_CHARS, check_history, check_question  # noqa: F401 (MAX_QUESTION_CHARS: public)
+from rag.inputs import MAX_QUESTION_CHARS, check_history, check_question  # noqa: F401 (MAX_QUESTION_CHARS: public)
 from rag.stores.factory import config_store, load_store, make_retriever
 from rag.stores.store import Store, read_manifest
 

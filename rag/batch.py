@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rag.answering.answer import Answer
 from rag.errors import RagError
-from rag.questions import MAX_QUESTION_CHARS, check_question, printable  # noqa: F401 (MAX_QUESTION_CHARS: public)
+from rag.inputs import MAX_QUESTION_CHARS, check_question, printable  # noqa: F401 (MAX_QUESTION_CHARS: public)
 
 log = logging.getLogger(__name__)
 

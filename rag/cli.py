@@ -206,7 +206,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 def batch(config, questions, out, fmt, index_dir, resume, extractive):
     """Answer a list of questions (.txt, .jsonl, .csv, or - for stdin) to a file."""
     from rag.batch import Writer, done_ids, input_format, parse_questions, run_batch
-    from rag.questions import printable
+    from rag.inputs import printable
 
     fmt = fmt or ("csv" if out and out.lower().endswith(".csv") else "jsonl")
     if resume and not out:
@@ -214,7 +214,7 @@ def batch(config, questions, out, fmt, index_dir, resume, extractive):
     try:
         raw = sys.stdin.buffer.read() if questions == "-" else Path(questions).read_bytes()
         # A line that is not UTF-8 keeps its bad bytes as lone surrogates: that line gets an error
-        # row (rag/questions.py) and the others are answered.
+        # row (rag/inputs.py) and the others are answered.
         text = raw.decode("utf-8", "surrogateescape")
         items = parse_questions(text, input_format(questions, text))
     except OSError as exc:

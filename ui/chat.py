@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rag import RAG, SUPPORTED_SUFFIXES, RagError
 from rag.documents import upload_name
-from rag.questions import printable
+from rag.inputs import printable
 from ui.line import Line
 from ui.render import answer_html, escape, is_streaming, stopped_html, streaming_html, waiting_html
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import cli
-from rag.questions import check_history, check_question
+from rag.inputs import check_history, check_question
 from ui import chat as actions
 
 SURROGATE = "What do worker bees \ud800 collect?"
