@@ -5,6 +5,7 @@ adds each block here; the text is the blocks joined by blank lines, and each blo
 offsets, so a citation's quote is exactly the text between them.
 """
 
+from contextlib import contextmanager
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,18 @@ def missing(suffix: str, package: str, extra: str | None = None):
 
     how = f"pip install 'rag[{extra}]'" if extra else f"pip install {package}"
     return MissingDependencyError(f"reading {suffix} files needs {package}: {how}")
+
+
+@contextmanager
+def parsing(path: Path):
+    """Around a parser: whatever it raises on a corrupt file becomes the file's DocumentError
+    (unreadable); a DocumentError of the reader's own passes as it is."""
+    try:
+        yield
+    except DocumentError:
+        raise
+    except Exception as exc:  # a corrupt part: see unreadable()
+        raise unreadable(path, exc) from exc
 
 
 def unreadable(path: Path, exc: Exception) -> DocumentError:

@@ -4,8 +4,7 @@ headings, paragraphs, list items, table rows and code blocks."""
 import io
 from pathlib import Path
 
-from rag.errors import DocumentError
-from rag.readers.base import Builder, Content, check_zip, missing, unreadable
+from rag.readers.base import Builder, Content, check_zip, missing, parsing
 from rag.readers.markup import html_blocks
 
 READER = "ebooklib/3"
@@ -19,14 +18,10 @@ def read(path: Path, data: bytes) -> Content:
         raise missing(".epub", "ebooklib", "formats") from exc
     check_zip(path, data)
     out = Builder()
-    try:
+    with parsing(path):
         book = epub.read_epub(io.BytesIO(data), {"ignore_ncx": True})
         for idref, _linear in book.spine:
             item = book.get_item_with_id(idref)
             if item is not None and item.media_type in ("application/xhtml+xml", "text/html"):
                 html_blocks(item.get_content(), out)
-    except DocumentError:
-        raise
-    except Exception as exc:  # a corrupt part: see unreadable()
-        raise unreadable(path, exc) from exc
     return out.content()

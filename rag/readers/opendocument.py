@@ -4,8 +4,7 @@ items and table rows in document order; a presentation's pages one section each,
 import io
 from pathlib import Path
 
-from rag.errors import DocumentError
-from rag.readers.base import Builder, Content, check_zip, missing, unreadable
+from rag.readers.base import Builder, Content, check_zip, missing, parsing
 
 READER = "odfpy/3"
 
@@ -18,12 +17,8 @@ def read(path: Path, data: bytes) -> Content:
         raise missing(path.suffix.lower(), "odfpy", "formats") from exc
     archive = check_zip(path, data)
     out = Builder()
-    try:
+    with parsing(path):
         walk(content(archive).body, out)
-    except DocumentError:
-        raise
-    except Exception as exc:  # a corrupt part: see unreadable()
-        raise unreadable(path, exc) from exc
     return out.content()
 
 

@@ -4,8 +4,7 @@ raw) are off, and docutils' own warnings stay out of the text."""
 
 from pathlib import Path
 
-from rag.errors import DocumentError
-from rag.readers.base import Builder, Content, decode_text, missing, unreadable
+from rag.readers.base import Builder, Content, decode_text, missing, parsing
 
 READER = "docutils/2"
 SETTINGS = {"report_level": 5, "halt_level": 5, "file_insertion_enabled": False, "raw_enabled": False,
@@ -21,12 +20,8 @@ def read(path: Path, data: bytes) -> Content:
         raise missing(".rst", "docutils", "formats") from exc
     source = decode_text(path, data)
     out = Builder()
-    try:
+    with parsing(path):  # docutils' SystemMessage and what a broken table raises
         walk(publish_doctree(source, settings_overrides=SETTINGS).children, out)
-    except DocumentError:
-        raise
-    except Exception as exc:  # docutils' SystemMessage and what a broken table raises: see unreadable()
-        raise unreadable(path, exc) from exc
     return out.content()
 
 

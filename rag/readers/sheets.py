@@ -10,8 +10,7 @@ import csv
 import io
 from pathlib import Path
 
-from rag.errors import DocumentError
-from rag.readers.base import Builder, Content, check_zip, decode_text, missing, unreadable
+from rag.readers.base import Builder, Content, check_zip, decode_text, missing, parsing
 
 READER = "openpyxl/2"
 MAX_CELLS = 2_000_000  # about 50 MB of text: past it a sheet is data, not a document
@@ -28,7 +27,7 @@ def read(path: Path, data: bytes) -> Content:
     except ImportError as exc:
         raise missing(".xlsx", "openpyxl") from exc
     check_zip(path, data)
-    try:
+    with parsing(path):
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         for sheet in book.worksheets:
             out.heading(sheet.title)
@@ -37,10 +36,6 @@ def read(path: Path, data: bytes) -> Content:
             sheet.reset_dimensions()
             rows(sheet.iter_rows(values_only=True), out)
         book.close()
-    except DocumentError:
-        raise
-    except Exception as exc:  # a corrupt part: see unreadable()
-        raise unreadable(path, exc) from exc
     return out.content()
 
 

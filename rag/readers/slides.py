@@ -4,8 +4,7 @@ bullet points list items, its tables' rows units, and its speaker notes after th
 import io
 from pathlib import Path
 
-from rag.errors import DocumentError
-from rag.readers.base import Builder, Content, check_zip, missing, unreadable
+from rag.readers.base import Builder, Content, check_zip, missing, parsing
 
 READER = "python-pptx/3"
 
@@ -18,14 +17,10 @@ def read(path: Path, data: bytes) -> Content:
         raise missing(".pptx", "python-pptx") from exc
     check_zip(path, data)
     out = Builder()
-    try:
+    with parsing(path):
         deck = Presentation(io.BytesIO(data))
         for number, slide in enumerate(deck.slides, 1):
             read_slide(slide, number, out)
-    except DocumentError:
-        raise
-    except Exception as exc:  # a corrupt part: see unreadable()
-        raise unreadable(path, exc) from exc
     return out.content()
 
 

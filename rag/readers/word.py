@@ -4,8 +4,7 @@ Heading or Title style is a heading, one in a list (numbered or bulleted) a list
 import io
 from pathlib import Path
 
-from rag.errors import DocumentError
-from rag.readers.base import Builder, Content, check_zip, missing, unreadable
+from rag.readers.base import Builder, Content, check_zip, missing, parsing
 
 READER = "python-docx/3"
 
@@ -21,7 +20,7 @@ def read(path: Path, data: bytes) -> Content:
         raise missing(".docx", "python-docx") from exc
     check_zip(path, data)
     out = Builder()
-    try:
+    with parsing(path):
         document = docx.Document(io.BytesIO(data))
         # Style names looked up once: python-docx finds a paragraph's style by walking the
         # package's relationships each time, most of the reading time of a long document.
@@ -35,10 +34,6 @@ def read(path: Path, data: bytes) -> Content:
                 paragraph(Paragraph(element, document), name or "", out)
             elif tag == "tbl":
                 table(Table(element, document), out)
-    except DocumentError:
-        raise
-    except Exception as exc:  # a corrupt part: see unreadable()
-        raise unreadable(path, exc) from exc
     return out.content()
 
 
