@@ -25,7 +25,7 @@ from rag.lexical import terms  # noqa: E402
 from training.library import INDEXES, packages  # noqa: E402
 from training.questions import DATA, Writer, target_id  # noqa: E402
 
-CAPS = {"faq": 60, "term": 60, "section": 40}
+CAPS = {"faq": 400, "term": 120, "section": 60}
 WORDS = re.compile(r"^[A-Za-z][A-Za-z'\-]*$")
 TERM = re.compile(r"^(-{1,2}[\w][\w\-=<>\[\]]*|[A-Za-z_][\w]*(?:[._:-][\w]+)+|[A-Z][A-Z0-9_]{3,}|\w+\(\d\w*\))$")
 # Section names of man pages and manuals, which are not terms.
