@@ -21,7 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from training.candidates import Group, load  # noqa: E402
+from training.candidates import Group, answer_lists, load  # noqa: E402
 from training.ranker import FIT_SETS, judge_signal  # noqa: E402
 
 SCALE = 20.0  # cosine -> logit, as sentence-transformers' MultipleNegativesRankingLoss
@@ -29,15 +29,7 @@ SCALE = 20.0  # cosine -> logit, as sentence-transformers' MultipleNegativesRank
 
 def triplets(groups: list[Group]) -> list[tuple[str, str, str]]:
     """(question, answering unit, hardest negative) of each answerable group."""
-    out = []
-    for g in groups:
-        if not g.answerable or not (g.labels == 1).any():
-            continue
-        positive = g.texts[int(np.argmax(g.labels == 1))]
-        negatives = [t for t, label in zip(g.texts, g.labels) if label == 0]
-        if negatives:
-            out.append((g.question, positive, negatives[0]))
-    return out
+    return [(q, unit, negatives[0]) for q, unit, negatives in answer_lists(groups, 1)]
 
 
 def train(out: Path, epochs: int, batch: int, lr: float, limit: int | None):

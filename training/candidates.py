@@ -161,6 +161,19 @@ def fit(pairs: list[str]):
         log.info("%s: %d groups", name, len(groups))
 
 
+def answer_lists(groups: list[Group], negatives: int) -> list[tuple[str, str, list[str]]]:
+    """(question, answering unit, its best-ranked negatives) of each answerable group that has
+    both: what the learned signals of training/ are trained on."""
+    out = []
+    for g in groups:
+        if not g.answerable or not (g.labels == 1).any():
+            continue
+        others = [t for t, label in zip(g.texts, g.labels) if label == 0][:negatives]
+        if others:
+            out.append((g.question, g.texts[int(np.argmax(g.labels == 1))], others))
+    return out
+
+
 def load(prefix: str) -> list[Group]:
     groups = []
     for path in sorted(CACHE.glob(f"{prefix}*.pkl")):

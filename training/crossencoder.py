@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from training.candidates import Group, load  # noqa: E402
-from training.ranker import FIT_SETS, prior, standing, table, with_feature  # noqa: E402
+from training.candidates import Group, answer_lists, load  # noqa: E402
+from training.ranker import FIT_SETS, print_rows, prior, standing, table, with_signal  # noqa: E402
 
 NEGATIVES = 7
 TOP = 10  # candidates the cross-encoder scores at answer time (the rest get the lowest score)
@@ -35,15 +35,7 @@ CHECKPOINT = 200
 
 def lists(groups: list[Group]) -> list[tuple[str, list[str]]]:
     """(question, [answering unit, negatives...]) of each answerable group."""
-    out = []
-    for g in groups:
-        if not g.answerable or not (g.labels == 1).any():
-            continue
-        positive = g.texts[int(np.argmax(g.labels == 1))]
-        negatives = [t for t, label in zip(g.texts, g.labels) if label == 0][:NEGATIVES]
-        if negatives:
-            out.append((g.question, [positive] + negatives))
-    return out
+    return [(q, [unit] + negatives) for q, unit, negatives in answer_lists(groups, NEGATIVES)]
 
 
 def train(out: Path, epochs: int, lr: float, limit: int | None, device: str, max_length: int):
@@ -122,15 +114,11 @@ def judge(model_path: Path, fit_sets: list[str], fit_only: bool = False):
     """The table of training/ranker.py with the cross-encoder's score as one more feature, and
     two simpler uses of it: alone (its order over the top TOP, the rest after them) and blended
     with the evidence score's logit at a weight chosen on the other fit sets."""
-    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    torch.manual_seed(7)
     tokenizer = AutoTokenizer.from_pretrained(str(model_path))
     model = AutoModelForSequenceClassification.from_pretrained(str(model_path)).eval()
-    fit = {name: [with_feature(g, cross_scores(g, model, tokenizer)) for g in load(f"fit-{name}")]
-           for name in fit_sets}
-    fit = {name: groups for name, groups in fit.items() if groups}
+    synthetic, fit = with_signal(lambda g: cross_scores(g, model, tokenizer), fit_sets, fit_only)
 
     def blend(weight: float):
         return lambda f: prior(f) + weight * f[:, -1]
@@ -144,13 +132,7 @@ def judge(model_path: Path, fit_sets: list[str], fit_only: bool = False):
         best = max(weights, key=lambda w: (standing(others, blend(w))[1], -w))
         rows["blend, weight from the other sets"][name] = standing(groups, blend(best))
         print(f"{name}: blend weight {best} (chosen on the other sets)")
-    print("| ranker | " + " | ".join(fit) + " | all (top-1 / top-3 / any) |")
-    for label, cells in rows.items():
-        total = np.sum(list(cells.values()), axis=0)
-        print(f"| {label} | " + " | ".join(f"{c[1]} / {c[2]} / {c[3]} of {c[0]}" for c in cells.values())
-              + f" | {total[1]} / {total[2]} / {total[3]} of {total[0]} |")
-    synthetic = [] if fit_only else [with_feature(g, cross_scores(g, model, tokenizer))
-                                     for g in load("synthetic-") if g.answerable]
+    print_rows(rows, list(fit))
     table(synthetic, fit)
 
 

@@ -144,7 +144,11 @@ def table(synthetic: list[Group], fit: dict[str, list[Group]]):
         for name, groups in fit.items():
             others = [g for n, gs in fit.items() if n != name for g in gs]
             rows[label][name] = standing(groups, fitter(base + others))
-    names = list(fit)
+    print_rows(rows, list(fit))
+
+
+def print_rows(rows: dict[str, dict[str, tuple]], names: list[str]):
+    """A Markdown table: a row per ranker, a column per fit set and their sum."""
     print("| ranker | " + " | ".join(names) + " | all (top-1 / top-3 / any) |")
     print("| --- |" + " --- |" * (len(names) + 1))
     for label, cells in rows.items():
@@ -160,16 +164,21 @@ def with_feature(group: Group, column: np.ndarray) -> Group:
                  group.answerable, group.extra)
 
 
-def judge_signal(signal, fit_sets: list[str], fit_only: bool):
-    """Prints the table with signal(group) -> one score per candidate added as a feature. A model
-    trained on the synthetic questions scores them in-sample, so `fit_only` judges the feature on
-    the fit sets alone (leave-one-set-out)."""
+def with_signal(signal, fit_sets: list[str], fit_only: bool) -> tuple[list[Group], dict[str, list[Group]]]:
+    """The synthetic and fit groups with signal(group) -> one score per candidate added as a
+    feature. A model trained on the synthetic questions scores them in-sample, so `fit_only`
+    leaves them out and the feature is judged on the fit sets alone (leave-one-set-out)."""
     def added(groups: list[Group]) -> list[Group]:
         return [with_feature(g, signal(g)) for g in groups]
 
     synthetic = [] if fit_only else added([g for g in load("synthetic-") if g.answerable])
     fit = {name: added(load(f"fit-{name}")) for name in fit_sets}
-    table(synthetic, {n: g for n, g in fit.items() if g})
+    return synthetic, {n: g for n, g in fit.items() if g}
+
+
+def judge_signal(signal, fit_sets: list[str], fit_only: bool):
+    """Prints the table with the signal as one more feature (with_signal)."""
+    table(*with_signal(signal, fit_sets, fit_only))
 
 
 def main():

@@ -5,8 +5,8 @@ adds each block here; the text is the blocks joined by blank lines, and each blo
 offsets, so a citation's quote is exactly the text between them.
 """
 
-from contextlib import contextmanager
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
