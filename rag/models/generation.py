@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from rag.config import Config
 from rag.errors import GenerationError, MissingDependencyError
+from rag.models.conversion import runtime_gguf
 from rag.models.files import resolve_gguf
 from rag.models.slots import Slots
 from rag.models.threads import CoreWatch
@@ -39,11 +40,12 @@ log = logging.getLogger(__name__)
 
 STOP_TEXT = "\n\n"  # an answer is one paragraph; a blank line means the model moved on
 # Replies decoded side by side (llama-server's parallel slots, one batch a step); more callers
-# wait in line (rag/models/slots.py). Each slot holds context_tokens of keys and values from the
-# start: 16 slots took 880 MB and 3.1 s to load against 338 MB and 1.5 s for 4 (a cold `rag ask`
-# pays both), and 16 drafts at once were not written faster by 16 slots than by 4 or 8 on this
-# 2-core machine beside other jobs (benchmarks/README.md, issue 33).
-SLOTS = 4
+# wait in line (rag/models/slots.py). With the default model's Q8_0 copy (rag/models/conversion.py)
+# 38 drafts were written at 151-175 a minute by 16 slots against 143-159 by 8 and 96-114 by the
+# Q4_1 file in 4, whose products have no tiled kernels to gain from a wider batch (issue 33,
+# benchmarks/README.md). Each slot holds context_tokens of keys and values from the start:
+# 16 slots of 2,048 tokens make the process 926 MB against 339 MB for 4.
+SLOTS = 16
 # Added to the logits of the tokens a restricted reply may use: with greedy decoding that makes
 # the best allowed token win, as a mask would (logits spread over far less than this).
 ALLOWED_BOOST = 100.0
@@ -88,6 +90,7 @@ class LlamaCppGenerator:
         with self._loading:
             if self._engine is None:
                 name, path = resolve_gguf(self.config.generator, self.config.cache_path)
+                path = runtime_gguf(path, self.config.cache_path)
                 self.name = name
                 threads = CoreWatch().free()
                 self._engine = Engine(str(path), threads, self.slots, self.config.context_tokens)
@@ -100,8 +103,10 @@ class LlamaCppGenerator:
         Args:
             messages: chat messages ({"role", "content"}).
             max_new_tokens: upper bound on new tokens.
-            vocabulary: if given, the reply may only use words of this text (and function
-                words): the model can rephrase and select, but not bring in words of its own.
+            vocabulary: if given, the reply may only use the tokens that spell words of this
+                text (and function words): the model can rephrase and select, but not bring in
+                words of its own, except ones spelt from pieces of allowed words, which
+                verification rejects (they are in no source).
         """
         engine = self.engine()
         request = {"messages": messages, "max_tokens": max_new_tokens}
