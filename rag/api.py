@@ -1,8 +1,10 @@
 """The public entry point: RAG.build / RAG.open, then ask, stream, ask_many."""
 
+import dataclasses
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -145,7 +147,7 @@ class RAG:
             **overrides: top_k, max_evidence, max_new_tokens or extractive_only for this call.
         """
         question = check_question(question)
-        return AnswerStream(self.answerer.stream(question, check_history(history), self.options(**overrides)))
+        return AnswerStream(self.remembered(question, check_history(history), self.options(**overrides)))
 
     def ask(self, question: str, *, history: list[str] | None = None, **overrides) -> Answer:
         """Answers a question. Same arguments as stream.
@@ -153,7 +155,24 @@ class RAG:
         Threads may ask at the same time: the generator writes their drafts side by side.
         """
         question = check_question(question)
-        return AnswerStream(self.answerer.stream(question, check_history(history), self.options(**overrides))).result()
+        return AnswerStream(self.remembered(question, check_history(history), self.options(**overrides))).result()
+
+    def remembered(self, question: str, history: list[str] | None, options: Options) -> Iterator[str]:
+        """The answer's stream; or, for a question answered before on this index (or being
+        answered now), that answer's text at once (rag/answering/memo.py, Config.answer_memo)."""
+        answerer = self.answerer
+        key = (question, tuple(history or ()), options)
+        started = time.perf_counter()
+        if (answer := answerer.memo.recall(key)) is not None:
+            answer = from_memo(answer, started)
+            yield answer.text
+            return answer
+        try:
+            answer = yield from answerer.stream(question, history, options)
+        except BaseException:  # an error, or the stream closed early: a waiter writes it instead
+            answerer.memo.drop(key)
+            raise
+        return answerer.memo.keep(key, answer)
 
     def ask_many(self, questions: Iterable[str], **overrides) -> list[Answer]:
         """Answers questions in input order: the models load once, every question is embedded
@@ -166,14 +185,22 @@ class RAG:
         return list(self.answer_each(list(questions), **overrides))
 
     def answer_each(self, questions: list[str], **overrides) -> Iterator[Answer]:
-        """Like ask_many, but yields the Answers as they are ready (a batch of drafts at a time)."""
+        """Like ask_many, but yields the Answers as they are ready (a batch of drafts at a time).
+        A question answered before on this index gets that answer (as `ask` would)."""
         questions = [check_question(q) for q in questions]
         options = self.options(**overrides)
         vectors = self.embedder.embed(questions) if questions else []
         answerer = self.answerer
         for start in range(0, len(questions), BATCH_SIZE):
-            end = start + BATCH_SIZE
-            yield from answerer.answer_batch(questions[start:end], vectors[start:end], options)
+            started = time.perf_counter()
+            keys = [(q, (), options) for q in questions[start:start + BATCH_SIZE]]
+            answers = [answerer.memo.get(key) for key in keys]
+            answers = [a and from_memo(a, started) for a in answers]
+            todo = [i for i, a in enumerate(answers) if a is None]
+            fresh = answerer.answer_batch([questions[start + i] for i in todo], [vectors[start + i] for i in todo], options)
+            for i, answer in zip(todo, fresh, strict=True):
+                answers[i] = answerer.memo.keep(keys[i], answer)
+            yield from answers
 
     def update(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Re-reads the corpus folder and indexes what changed.
@@ -226,6 +253,12 @@ class RAG:
         with self._update_lock, index_lock(self.index_dir):
             path.unlink(missing_ok=True)
             return self._reindex()
+
+
+def from_memo(answer: Answer, started: float) -> Answer:
+    """A remembered answer, its timings those of this call (the memo lookup, and any wait)."""
+    spent = (time.perf_counter() - started) * 1000.0
+    return dataclasses.replace(answer, timings={"memo": spent, "total": spent})
 
 
 def merged_config(index_dir: Path, config: Config | None) -> Config:

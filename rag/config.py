@@ -48,6 +48,9 @@ class Config:
         context_tokens: tokens one answer's prompt and reply may hold together (the generator
             keeps this much room for each answer it writes at the same time).
         extractive_only: answer with the evidence sentences alone, never generate.
+        answer_memo: answers remembered per loaded index: a question asked again (or while it
+            is being answered) gets the same answer at once, whoever else is asking
+            (rag/answering/memo.py); 0 remembers none.
         ranker: how evidence is ordered: "evidence" (the evidence score alone), or a ranker
             model file (.txt, with its .json card) made by training/ranker.py, whose trees
             correct the evidence score's order. No trained ranker ships yet (issue 31's gate).
@@ -84,6 +87,7 @@ class Config:
     max_new_tokens: int = 48
     context_tokens: int = 2048
     extractive_only: bool = False
+    answer_memo: int = 512
     ranker: str = "evidence"
     min_confidence: float = 0.7
     int8_indexing: bool = True
@@ -99,8 +103,8 @@ class Config:
 
     def __post_init__(self):
         for name in ("chunk_chars", "chunk_overlap", "top_k", "max_evidence", "max_new_tokens", "context_tokens", "ray_actors",
-                     "ray_batch"):
-            value, least = getattr(self, name), 0 if name == "chunk_overlap" else 1
+                     "ray_batch", "answer_memo"):
+            value, least = getattr(self, name), 0 if name in ("chunk_overlap", "answer_memo") else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ConfigError(f"{name} must be a whole number of at least {least}, got {value!r}")
         if not isinstance(self.ranker, str) or not (self.ranker in RANKERS or self.ranker.endswith(".txt")):

@@ -1,4 +1,8 @@
-"""Many askers on one RAG: every answer is the one its question gets alone, whoever else asks."""
+"""Many askers on one RAG: every answer is the one its question gets alone, whoever else asks.
+
+The answer memo (tests/test_memo.py) would give every asker the first answer; these tests turn it
+off, so that each answer here is written under the load of the others.
+"""
 
 import json
 import threading
@@ -30,7 +34,7 @@ def test_eight_askers_get_the_answers_each_question_gets_alone(corpus, tmp_path,
     from tests.conftest import copy_sentence
     from tests.fakes import FakeEmbedder
 
-    rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(),
+    rag = RAG.build(corpus, tmp_path / "index", fake_config.replace(answer_memo=0), embedder=FakeEmbedder(),
                     generator=ScriptedGenerator(copy_sentence))
     questions = ["What do worker bees collect?", "Who runs the Nightjet network?",
                  "When was the first practical silicon solar cell built?", "What does the waggle dance point to?"]
@@ -42,6 +46,9 @@ def test_eight_askers_get_the_answers_each_question_gets_alone(corpus, tmp_path,
 
 @pytest.mark.slow
 def test_the_real_model_under_eight_askers_gives_the_answers_given_alone(real_rag):
+    from rag import RAG, Config
+
+    real_rag = RAG.open(real_rag.index_dir, Config(answer_memo=0), embedder=real_rag.embedder, generator=real_rag.generator)
     questions = [json.loads(line)["question"] for line in (REPO / "eval" / "dev_qa.jsonl").read_text().splitlines()
                  if line.strip()][:8]
     alone = [real_rag.ask(q).text for q in questions]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rag.answering.abstention import assess
 from rag.answering.answer import Answer, Citation
+from rag.answering.memo import AnswerMemo
 from rag.answering.composition import (
     MAX_WORDS,
     continuation,
@@ -91,6 +92,7 @@ class Answerer:
         self.selector = EvidenceSelector(store, embedder, self.retriever)
         self.originals = Originals(store)
         self.ranker = ranker
+        self.memo = AnswerMemo(config.answer_memo)
 
     def citation(self, n: int, evidence: Evidence) -> Citation:
         unit = evidence.unit
