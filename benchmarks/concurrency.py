@@ -3,16 +3,20 @@ the answer the same question gets alone.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/concurrency.py [--index index] [--threads 20] [--seconds 60]
         [--questions eval/dev_qa.jsonl eval/blind_qa.jsonl] [--batch eval/dev_qa.jsonl eval/blind_qa.jsonl eval/blind2_qa.jsonl]
-        [--slots N] [--ranker MODEL.txt] [--label NAME] [--json out.json]
+        [--slots N] [--generator GGUF] [--answer-memo N] [--ranker MODEL.txt] [--label NAME] [--json out.json]
 
-1. Solo: every question asked alone (`RAG.ask`), its answer and its model draft kept.
-2. Askers: N threads share the RAG, each asking the questions in turn (each from its own starting
+1. Solo: every question asked alone (`RAG.ask`), its answer and its model draft kept. The solo
+   answers come from a second RAG on the same models that remembers nothing, so the askers'
+   RAG starts with an empty answer memo.
+2. Askers: N threads share the RAG (its answer memo as --answer-memo says; 0 writes every answer
+   under the load of the others), each asking the questions in turn (each from its own starting
    point, without pause) until the time is up. Reported: answers a minute (finished within the
    time), p50/p95 latency, errors, answers and drafts that differ from the solo ones, and where an
    answer's time went (mean ms per stage: retrieve, evidence, generate, verify; `wait` is
    generate's time before the first text).
-3. Batch (--batch): `ask_many` over the given sets (one caller), questions a minute, and answers
-   that differ from solo ones asked in step 1 (when the sets are the same).
+3. Batch (--batch): `ask_many` over the given sets (one caller, a fresh RAG on the same
+   models), questions a minute, and answers that differ from solo ones asked in step 1 (when the
+   sets are the same).
 Run it on an idle machine: it measures CPU throughput.
 """
 
@@ -125,6 +129,8 @@ def main():
     parser.add_argument("--questions", nargs="+", default=["eval/dev_qa.jsonl", "eval/blind_qa.jsonl"])
     parser.add_argument("--batch", nargs="*", help="question sets for ask_many (none: skip)")
     parser.add_argument("--slots", type=int, help="the generator's slots (default: its own)")
+    parser.add_argument("--generator", help="Config.generator (default: Config's)")
+    parser.add_argument("--answer-memo", type=int, help="Config.answer_memo of the askers' RAG (0: none; default: Config's)")
     parser.add_argument("--ranker", help="Config.ranker (evidence, or a ranker model file; default: Config's)")
     parser.add_argument("--label", default="")
     parser.add_argument("--json", help="write the figures here too")
@@ -132,13 +138,17 @@ def main():
     questions = [item["question"] for path in args.questions for item in load_questions(path)]
 
     started = time.perf_counter()
-    rag = RAG.open(args.index, Config(ranker=args.ranker) if args.ranker else None)
+    settings = {k: v for k, v in (("ranker", args.ranker), ("generator", args.generator)) if v}
+    if args.answer_memo is not None:
+        settings["answer_memo"] = args.answer_memo
+    rag = RAG.open(args.index, Config(**settings))
     if args.slots:
         rag.generator.slots = args.slots
     rag.warm_up()
-    rag.ask(questions[0])
+    single = RAG.open(args.index, Config(**{**settings, "answer_memo": 0}), embedder=rag.embedder, generator=rag.generator)
+    single.ask(questions[0])
     drafts = Drafts(rag.generator)
-    alone, alone_drafts = solo(rag, questions, drafts)
+    alone, alone_drafts = solo(single, questions, drafts)
     solo_s = time.perf_counter() - started
     run = hammer(rag, questions, args.threads, args.seconds)
     loaded_drafts = drafts.take()
@@ -146,7 +156,8 @@ def main():
     draft_differ, drafts_compared = draft_diffs(loaded_drafts, alone_drafts)
     lat = run["latencies"]
     engine = rag.generator.engine()
-    row = {"label": args.label, "ranker": rag.config.ranker, "threads": args.threads, "slots": rag.generator.slots,
+    row = {"label": args.label, "ranker": rag.config.ranker, "generator": rag.generator.name,
+           "answer_memo": rag.config.answer_memo, "threads": args.threads, "slots": rag.generator.slots,
            "llama_threads": engine.threads, "seconds": args.seconds, "questions": len(questions),
            "answers_a_minute": run["in_time"] * 60 / args.seconds, "p50_s": statistics.median(lat) if lat else 0,
            "p95_s": percentile(lat, 0.95), "errors": sum(run["errors"].values()), "error_kinds": dict(run["errors"]),
@@ -156,7 +167,8 @@ def main():
     if args.batch is not None:
         batch = [item["question"] for path in (args.batch or args.questions) for item in load_questions(path)]
         start = time.perf_counter()
-        answers = rag.ask_many(batch)
+        # A RAG of its own: nothing remembered from the askers.
+        answers = RAG.open(args.index, Config(**settings), embedder=rag.embedder, generator=rag.generator).ask_many(batch)
         seconds = time.perf_counter() - start
         drafts.take()
         got = defaultdict(list)
