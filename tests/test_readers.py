@@ -12,7 +12,7 @@ from tests.conftest import copy_sentence
 from tests.document_files import HEADING, ITEMS, PARAGRAPH, ROW, WRITERS
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 
-HAS_PARAGRAPH = {".docx", ".pptx", ".odt", ".odp", ".epub", ".rst", ".md"}
+HAS_PARAGRAPH = {".docx", ".pptx", ".odt", ".odp", ".epub", ".rst", ".md", ".adoc"}
 HAS_ITEMS = HAS_PARAGRAPH
 HAS_ROWS = set(WRITERS) - {".odp"}
 HAS_HEADING = set(WRITERS) - {".csv"}
@@ -128,8 +128,9 @@ def test_markdown_answers_quote_no_markup(tmp_path):
 
 
 def test_every_suffix_is_listed_as_supported(tmp_path):
-    for suffix in (".docx", ".pptx", ".xlsx", ".csv", ".odt", ".odp", ".epub", ".rst", ".md", ".pdf", ".html"):
+    suffixes = (".docx", ".pptx", ".xlsx", ".csv", ".odt", ".odp", ".epub", ".rst", ".md", ".pdf", ".html", ".adoc")
+    for suffix in suffixes:
         assert suffix in SUPPORTED_SUFFIXES
         (tmp_path / f"a{suffix.upper()}").write_bytes(b"x")
     supported, ignored = list_files(tmp_path)
-    assert len(supported) == 11 and not ignored
+    assert len(supported) == len(suffixes) and not ignored

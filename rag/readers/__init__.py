@@ -6,6 +6,7 @@ nothing to import; a parser that is not installed gives an error naming the extr
 from types import ModuleType
 
 from rag.readers import (
+    asciidoc,
     epub,
     html,
     markdown,
@@ -29,6 +30,7 @@ READERS: dict[str, ModuleType] = {
     ".odt": opendocument, ".odp": opendocument,
     ".epub": epub,
     ".rst": rst,
+    ".adoc": asciidoc, ".asciidoc": asciidoc,
 }
 SUPPORTED_SUFFIXES = tuple(READERS)
 

@@ -253,3 +253,20 @@ def test_zip_bombs_corrupt_office_files_and_a_million_empty_rows_are_handled(tmp
     assert rag.documents == ["bees.md", "rows.xlsx"]
     assert "Boat: Osprey; Length: 12 m" in rag.document_text("rows.xlsx")
     assert rag.ask("What do worker bees collect?").citations[0].source == "bees.md"
+
+
+def test_asciidoc_that_would_run_a_command_or_read_outside_its_folder_is_skipped_and_named(tmp_path):
+    pytest.importorskip("asciidoc")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("The vault code is 1234.", encoding="utf-8")
+    corpus = write_corpus(tmp_path / "corpus", GOOD)
+    marker = tmp_path / "ran"
+    (corpus / "command.adoc").write_text(f"= Notes\n\nsys::[touch {marker}]\n", encoding="utf-8")
+    (corpus / "include.adoc").write_text(f"= Notes\n\ninclude::{outside}[]\n", encoding="utf-8")
+    (corpus / "binary.adoc").write_bytes(b"\x00\x01 not text")
+    rag = build(corpus, tmp_path)
+    skipped = rag.report.skipped
+    assert set(skipped) == {"command.adoc", "include.adoc", "binary.adoc"}, skipped
+    assert "unsafe" in skipped["command.adoc"] and "unsafe" in skipped["include.adoc"]
+    assert not marker.exists(), "the system macro ran"
+    assert rag.documents == ["bees.md"]
