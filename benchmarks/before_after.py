@@ -4,7 +4,8 @@
 
 For each checkout (default: this one), in fresh processes that import rag from it: a cold
 `rag ask` (the second of two runs) with its peak memory, then warm `RAG.ask` p50/p95 over the dev
-questions and the median time to the first streamed text. Used to compare the engine before and
+questions and the median time to the first streamed text (nothing remembered: each question
+is written, not recalled from the answer memo). Used to compare the engine before and
 after a change on the same machine in one run (git worktree add /tmp/before COMMIT).
 """
 
@@ -19,10 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How much did Microsoft invest in OpenAI in 2019?"
 WARM = """
 import json, statistics, sys, time
-from rag import RAG
+from rag import RAG, Config
 from rag.evaluation import load_questions
 questions = [i["question"] for i in load_questions(sys.argv[1])]
-rag = RAG.open(sys.argv[2]); rag.warm_up(); rag.ask(questions[0])
+# Each question is asked, then streamed: with an answer memo the stream would be the remembered answer.
+fresh = {"answer_memo": 0} if "answer_memo" in Config.__dataclass_fields__ else {}
+rag = RAG.open(sys.argv[2], Config(**fresh)); rag.warm_up(); rag.ask(questions[0])
 times, firsts = [], []
 for q in questions:
     times.append(rag.ask(q).timings["total"] / 1000)

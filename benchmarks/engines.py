@@ -43,7 +43,7 @@ def measure(model: str, index: str, questions: list[str], threads: int, seconds:
     """One model's figures, in this process."""
     from rag import RAG, Config
 
-    rag = RAG.open(index, Config(generator=model))
+    rag = RAG.open(index, Config(generator=model, answer_memo=0))  # each answer written, none recalled
     rag.embedder.embed(["warm up"])
     start = time.perf_counter()
     rag.generator.warm_up()

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag import RAG  # noqa: E402
+from rag import RAG, Config  # noqa: E402
 from rag.evaluation import load_questions  # noqa: E402
 from ui.app import serve  # noqa: E402
 
@@ -67,7 +67,7 @@ def main():
     args = parser.parse_args()
     questions = [item["question"] for item in load_questions(args.questions)][: args.runs]
     port = free_port()
-    app = serve(RAG.open(args.index), port=port, block=False)
+    app = serve(RAG.open(args.index, Config(answer_memo=0)), port=port, block=False)
     from playwright.sync_api import sync_playwright
 
     try:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from rag import RAG
+from rag import RAG, Config
 from rag.evaluation import load_questions
 
 
@@ -43,7 +43,7 @@ def main():
     times = cold(args.index, questions[0])
     print(f"cold `rag ask`: {', '.join(f'{t:.1f}' for t in times)} s (median {statistics.median(times):.1f} s)")
 
-    rag = RAG.open(args.index)
+    rag = RAG.open(args.index, Config(answer_memo=0))  # each answer written, none recalled
     rag.warm_up()
     rag.ask(questions[0])
     answers = [rag.ask(q) for q in questions]
