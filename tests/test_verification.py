@@ -79,3 +79,15 @@ def test_a_sentence_copied_from_a_lead_in_ends_as_a_sentence():
     check = verify("A database file can be in one of five locking states:", evidence, "How many locking states are there?")
     assert check.supported, check.reason
     assert check.text == "A database file can be in one of five locking states [1]."
+
+
+def test_a_sentence_cut_off_by_the_token_limit_is_dropped_or_the_draft_rejected():
+    evidence = ["The clone driver groups clients to one outlet of a bigger UPS.",
+                "Also note that there is a clone driver with a similar purpose."]
+    question = "How do I expose one outlet of a UPS as its own UPS?"
+    check = verify("The clone driver groups clients to one outlet of a bigger UPS [1]. Also note that there",
+                   evidence, question)
+    assert check.supported and check.text == "The clone driver groups clients to one outlet of a bigger UPS [1]."
+    alone = verify("[1] The clone driver groups clients to one outlet of a", evidence, question)
+    assert not alone.supported and "breaks off" in alone.reason
+    assert verify("The clone driver groups clients to one outlet of a bigger UPS [1].", evidence, question).supported

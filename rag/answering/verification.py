@@ -23,6 +23,14 @@ MIN_WORDS = 3
 # word pairs that are not the question's must occur in the evidence.
 MIN_PAIR_SUPPORT = 0.6
 NEGATIONS = {"not", "no", "never", "none", "nor", "cannot", "nt"}
+# Words no English sentence ends on: a draft whose last sentence ends on one was cut off (by the
+# token limit, mid-sentence: "Also note that there [2]").
+UNFINISHED = set(
+    "the a an of to in on for and or nor with by as that there this these those which who whose whom what when "
+    "where how from at into onto than then so such also can could would should will shall may might must do does "
+    "did is are was were be been being has have had its their our your my his her about over after before between "
+    "both each while because through during if whether but not very".split()
+)
 LEADING_FILLER = re.compile(r"^(?:(?:the\s+)?answer(?:\s+to\s+(?:this|the)\s+question)?\s+is\s*:?|answer\s*:|a\s*:)\s*", re.IGNORECASE)
 
 
@@ -73,7 +81,13 @@ def verify(draft: str, evidence: list[str], question: str, core: str = "", core_
     evidence_numbers = [numbers(e) for e in evidence]
     sentences, cited = [], []
     new_content = False
-    for sentence in SENTENCE.split(text):
+    parts = SENTENCE.split(text)
+    if broken_off(parts[-1]):  # cut off by the token limit: the sentences before it may stand
+        if len(parts) == 1:
+            return Check(False, text, (), "it breaks off mid-sentence")
+        parts = parts[:-1]
+        text = " ".join(parts)
+    for sentence in parts:
         marks = [int(n) for m in MARKER.finditer(sentence) for n in m.group(1).split(",")]
         body = MARKER.sub("", sentence).strip()
         if not body:
@@ -108,6 +122,12 @@ def verify(draft: str, evidence: list[str], question: str, core: str = "", core_
     if core and (1 not in cited or not set(terms(text)) & core_terms):
         return Check(False, text, (), "it does not use the best evidence")
     return Check(True, " ".join(sentences), tuple(cited))
+
+
+def broken_off(sentence: str) -> bool:
+    """Whether a sentence ends on a word no sentence ends on (it was cut off)."""
+    tokens = words(MARKER.sub("", sentence).rstrip(" .!?"))
+    return bool(tokens) and tokens[-1].lower() in UNFINISHED
 
 
 def spelled(text: str, stems: set[str]) -> list[str]:
