@@ -85,7 +85,10 @@ class Config:
     top_k: int = 10
     max_evidence: int = 3
     max_new_tokens: int = 48
-    context_tokens: int = 2048
+    # The longest prompt over the four fit sets is 417 tokens (fifty-odd in the template), so
+    # 1,024 leaves room twice over; each of the generator's 16 slots holds this much from the
+    # start (16 x 2,048 doubled the process's memory against 4 slots: benchmarks/README.md).
+    context_tokens: int = 1024
     extractive_only: bool = False
     answer_memo: int = 512
     ranker: str = "evidence"

@@ -44,7 +44,8 @@ STOP_TEXT = "\n\n"  # an answer is one paragraph; a blank line means the model m
 # 38 drafts were written at 151-175 a minute by 16 slots against 143-159 by 8 and 96-114 by the
 # Q4_1 file in 4, whose products have no tiled kernels to gain from a wider batch (issue 33,
 # benchmarks/README.md). Each slot holds context_tokens of keys and values from the start:
-# 16 slots of 2,048 tokens make the process 926 MB against 339 MB for 4.
+# 16 slots of 2,048 tokens made the engine 926 MB against 339 MB for 4, of 1,024 tokens 566 MB
+# (Config.context_tokens).
 SLOTS = 16
 # Added to the logits of the tokens a restricted reply may use: with greedy decoding that makes
 # the best allowed token win, as a mask would (logits spread over far less than this).
