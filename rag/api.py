@@ -147,7 +147,7 @@ class RAG:
             **overrides: top_k, max_evidence, max_new_tokens or extractive_only for this call.
         """
         question = check_question(question)
-        return AnswerStream(self.remembered(question, check_history(history), self.options(**overrides)))
+        return AnswerStream(self._remembered(question, check_history(history), self.options(**overrides)))
 
     def ask(self, question: str, *, history: list[str] | None = None, **overrides) -> Answer:
         """Answers a question. Same arguments as stream.
@@ -155,9 +155,9 @@ class RAG:
         Threads may ask at the same time: the generator writes their drafts side by side.
         """
         question = check_question(question)
-        return AnswerStream(self.remembered(question, check_history(history), self.options(**overrides))).result()
+        return AnswerStream(self._remembered(question, check_history(history), self.options(**overrides))).result()
 
-    def remembered(self, question: str, history: list[str] | None, options: Options) -> Iterator[str]:
+    def _remembered(self, question: str, history: list[str] | None, options: Options) -> Iterator[str]:
         """The answer's stream; or, for a question answered before on this index (or being
         answered now), that answer's text at once (rag/answering/memo.py, Config.answer_memo)."""
         answerer = self.answerer
