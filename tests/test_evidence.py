@@ -23,7 +23,8 @@ def test_a_small_index_stores_its_units_vectors_so_a_question_embeds_only_itself
 
 def test_a_large_index_embeds_units_once_when_a_question_reaches_them(corpus, tmp_path, fake_config, monkeypatch):
     monkeypatch.setattr("rag.indexing.STORED_UNITS", 0)
-    fake_rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(),
+    # Nothing remembered: the second ask goes through evidence selection again.
+    fake_rag = RAG.build(corpus, tmp_path / "index", fake_config.replace(answer_memo=0), embedder=FakeEmbedder(),
                          generator=ScriptedGenerator(copy_sentence))
     embedder = fake_rag.embedder
     assert fake_rag.store.unit_vectors is None

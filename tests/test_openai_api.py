@@ -45,7 +45,8 @@ class Generator(ScriptedGenerator):
 @pytest.fixture(scope="module")
 def api_rag(tmp_path_factory) -> RAG:
     folder = tmp_path_factory.mktemp("api")
-    config = Config(embedder="fake-embedder", chunk_chars=200, chunk_overlap=50)
+    # Nothing remembered: each request here reaches the generator (the memo: tests/test_memo.py).
+    config = Config(embedder="fake-embedder", chunk_chars=200, chunk_overlap=50, answer_memo=0)
     return RAG.build(write_corpus(folder / "corpus"), folder / "index", config, embedder=FakeEmbedder(),
                      generator=Generator())
 
