@@ -42,6 +42,10 @@ class GenerationError(RagError):
     """The generator could not load its model or write a reply."""
 
 
+class PromptTooLongError(GenerationError):
+    """A prompt does not fit the room the generator keeps for one reply (Config.context_tokens)."""
+
+
 class MissingDependencyError(RagError, ImportError):
     """An optional package needed for this feature is not installed."""
 

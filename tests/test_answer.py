@@ -102,3 +102,18 @@ def test_display_text_turns_a_list_into_one_line():
     quote = "Bees communicate with each other:\n- the waggle dance points to food far away\n- the round dance"
     assert display_text(quote) == "Bees communicate with each other: the waggle dance points to food far away; the round dance"
     assert display_text("void f(int);\n\nThis function does it.") == "void f(int); This function does it."
+
+
+def test_evidence_too_long_for_the_generator_is_answered_by_the_quote(corpus, tmp_path, fake_config):
+    from rag.errors import PromptTooLongError
+
+    class Cramped:
+        name = "cramped"
+
+        def stream(self, messages, max_new_tokens, vocabulary=None):
+            raise PromptTooLongError("the prompt does not fit the generator's context")
+            yield  # a generator function, as the real one
+
+    rag = RAG.build(corpus, tmp_path / "index", fake_config, embedder=FakeEmbedder(), generator=Cramped())
+    answer = rag.ask("What does the waggle dance point to?")
+    assert answer.method == "extractive" and answer.citations and "waggle dance" in answer.text

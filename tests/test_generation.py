@@ -128,3 +128,13 @@ def test_the_servers_local_port_answers_only_to_this_process(generator):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 401
+
+
+def test_a_prompt_over_a_slots_context_is_named_and_a_batch_goes_on_without_it(generator):
+    from rag.errors import PromptTooLongError
+
+    long = [{"role": "user", "content": "Context:\n[1] " + "word " * (generator.config.context_tokens + 200)}]
+    with pytest.raises(PromptTooLongError, match="context_tokens"):
+        "".join(generator.stream(long, 8))
+    replies = generator.generate_batch([long, PROMPT], 32, [None, None])
+    assert replies[0] == "" and "billion" in replies[1]

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from rag.answering.abstention import assess
 from rag.answering.answer import Answer, Citation
-from rag.answering.memo import AnswerMemo
 from rag.answering.composition import (
     MAX_WORDS,
     continuation,
@@ -28,11 +27,13 @@ from rag.answering.composition import (
 )
 from rag.answering.conversation import follow_up, standalone_query
 from rag.answering.evidence import Evidence, EvidenceSelector, bare_heading
+from rag.answering.memo import AnswerMemo
 from rag.answering.originals import Originals
 from rag.answering.ranking import rerank
 from rag.answering.verification import streaming_problem, verify
 from rag.chunking import clean, unit_text
 from rag.config import Config
+from rag.errors import PromptTooLongError
 from rag.lexical import terms
 from rag.models.base import Embedder, Generator, Ranker
 from rag.stores.base import Search
@@ -188,11 +189,14 @@ class Answerer:
             return answer
         start = time.perf_counter()
         draft = ""
-        for piece in self.generator.stream(self.prompt(plan), options.max_new_tokens, plan.vocabulary):
-            draft += piece
-            yield piece
-            if self.hopeless(plan, draft):
-                break
+        try:
+            for piece in self.generator.stream(self.prompt(plan), options.max_new_tokens, plan.vocabulary):
+                draft += piece
+                yield piece
+                if self.hopeless(plan, draft):
+                    break
+        except PromptTooLongError as exc:  # evidence too long for the model's room: the quote answers
+            log.warning("no draft: %s", exc)
         plan.timings["generate"] = ms_since(start)
         answer = self.conclude(plan, draft)
         if not draft:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from rag.config import Config
-from rag.errors import GenerationError, MissingDependencyError
+from rag.errors import GenerationError, MissingDependencyError, PromptTooLongError
 from rag.models.conversion import runtime_gguf
 from rag.models.files import resolve_gguf
 from rag.models.slots import Slots
@@ -132,15 +132,18 @@ class LlamaCppGenerator:
             give_up: asked with (row, text so far) as a reply grows; True ends that reply.
 
         Returns:
-            The replies, in prompt order.
+            The replies, in prompt order; "" for a prompt that does not fit a slot's context.
         """
 
         def one(row: int) -> str:
             text = ""
-            for piece in self.stream(prompts[row], max_new_tokens, vocabularies[row]):
-                text += piece
-                if give_up is not None and give_up(row, text):
-                    break
+            try:
+                for piece in self.stream(prompts[row], max_new_tokens, vocabularies[row]):
+                    text += piece
+                    if give_up is not None and give_up(row, text):
+                        break
+            except PromptTooLongError as exc:  # the other replies go on; this one is empty
+                log.warning("no reply to prompt %d: %s", row, exc)
             return text
 
         if not prompts:
@@ -235,7 +238,7 @@ class Engine:
             try:
                 while (chunk := chunks.get()) is not done:
                     if isinstance(chunk, Exception) or "error" in chunk:
-                        raise GenerationError(f"the generator failed: {error_text(chunk)}")
+                        raise failure(chunk)
                     for choice in chunk.get("choices", ()):
                         if text := (choice.get("delta") or {}).get("content"):
                             yield text
@@ -254,7 +257,7 @@ class Engine:
         except Exception as exc:  # xllamacpp raises plain errors for malformed requests
             raise GenerationError(f"the generator failed: {type(exc).__name__}: {exc}") from exc
         if "error" in reply:
-            raise GenerationError(f"the generator failed: {error_text(reply)}")
+            raise failure(reply)
         return reply
 
     def allowed_bias(self, text: str) -> dict[str, float]:
@@ -292,6 +295,15 @@ class Engine:
         request.add_header("Authorization", f"Bearer {self._key}")
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
+
+
+def failure(chunk) -> GenerationError:
+    """The error for a failed reply; a prompt over a slot's context is a PromptTooLongError."""
+    error = chunk.get("error") if isinstance(chunk, dict) else None
+    if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":
+        return PromptTooLongError(f"the prompt does not fit the generator's context: {error_text(chunk)} "
+                                  "(Config.context_tokens)")
+    return GenerationError(f"the generator failed: {error_text(chunk)}")
 
 
 def error_text(chunk) -> str:
