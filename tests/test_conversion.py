@@ -70,3 +70,11 @@ def test_an_interrupted_conversion_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         runtime_gguf(source, tmp_path / "cache")
     assert list((tmp_path / "cache" / "models").iterdir()) == []
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_file_as_it_is(tmp_path):
+    source = tmp_path / "tiny.Q4_1.gguf"
+    write_model(source)
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be", encoding="utf-8")
+    assert runtime_gguf(source, blocked) == source
