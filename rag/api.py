@@ -161,7 +161,7 @@ class RAG:
         """The answer's stream; or, for a question answered before on this index (or being
         answered now), that answer's text at once (rag/answering/memo.py, Config.answer_memo)."""
         answerer = self.answerer
-        key = (question, tuple(history or ()), options)
+        key = memo_key(question, history, options)
         started = time.perf_counter()
         if (answer := answerer.memo.recall(key)) is not None:
             answer = from_memo(answer, started)
@@ -193,9 +193,8 @@ class RAG:
         answerer = self.answerer
         for start in range(0, len(questions), BATCH_SIZE):
             started = time.perf_counter()
-            keys = [(q, (), options) for q in questions[start:start + BATCH_SIZE]]
-            answers = [answerer.memo.get(key) for key in keys]
-            answers = [a and from_memo(a, started) for a in answers]
+            keys = [memo_key(q, None, options) for q in questions[start:start + BATCH_SIZE]]
+            answers = [a and from_memo(a, started) for a in map(answerer.memo.get, keys)]
             todo = [i for i, a in enumerate(answers) if a is None]
             fresh = answerer.answer_batch([questions[start + i] for i in todo], [vectors[start + i] for i in todo], options)
             for i, answer in zip(todo, fresh, strict=True):
@@ -253,6 +252,11 @@ class RAG:
         with self._update_lock, index_lock(self.index_dir):
             path.unlink(missing_ok=True)
             return self._reindex()
+
+
+def memo_key(question: str, history: list[str] | None, options: Options) -> tuple:
+    """What makes two asks the same question for the answer memo."""
+    return question, tuple(history or ()), options
 
 
 def from_memo(answer: Answer, started: float) -> Answer:
