@@ -121,6 +121,11 @@ def draft_diffs(drafts: dict[str, list[str]], alone: dict[str, str]) -> tuple[in
     return sum(d != a for d, a in compared), len(compared)
 
 
+def sibling(rag: RAG, **settings) -> RAG:
+    """Another RAG on the same loaded index and models (its own, empty answer memo)."""
+    return RAG(rag.store, rag.index_dir, rag.config.replace(**settings), rag.embedder, rag.generator)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", default="index")
@@ -145,7 +150,7 @@ def main():
     if args.slots:
         rag.generator.slots = args.slots
     rag.warm_up()
-    single = RAG.open(args.index, Config(**{**settings, "answer_memo": 0}), embedder=rag.embedder, generator=rag.generator)
+    single = sibling(rag, answer_memo=0)
     single.ask(questions[0])
     drafts = Drafts(rag.generator)
     alone, alone_drafts = solo(single, questions, drafts)
@@ -166,9 +171,9 @@ def main():
            "stage_ms": {k: round(v) for k, v in run["stages"].items()}, "drain_s": run["drain"], "solo_s": solo_s}
     if args.batch is not None:
         batch = [item["question"] for path in (args.batch or args.questions) for item in load_questions(path)]
+        fresh = sibling(rag)  # nothing remembered from the askers
         start = time.perf_counter()
-        # A RAG of its own: nothing remembered from the askers.
-        answers = RAG.open(args.index, Config(**settings), embedder=rag.embedder, generator=rag.generator).ask_many(batch)
+        answers = fresh.ask_many(batch)
         seconds = time.perf_counter() - start
         drafts.take()
         got = defaultdict(list)

@@ -24,9 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag import RAG, Config  # noqa: E402
 from rag.evaluation import load_questions  # noqa: E402
-from rag.models.conversion import runtime_gguf  # noqa: E402
-from rag.models.files import resolve_gguf  # noqa: E402
-from rag.models.generation import GREEDY, STOP_TEXT, Engine  # noqa: E402
+from rag.models.generation import GREEDY, STOP_TEXT, Engine, model_file  # noqa: E402
 
 
 def resident_mb() -> float:
@@ -50,7 +48,7 @@ def main():
     engines = []
     for spec in args.servers:
         name, slots = spec.rsplit(":", 1)
-        path = runtime_gguf(resolve_gguf(config.generator, config.cache_path)[1], config.cache_path) if name == "default" else Path(name)
+        path = model_file(config)[1] if name == "default" else Path(name)
         before = resident_mb()
         engine = Engine(str(path), 2, int(slots), config.context_tokens)
         engines.append((spec, engine, resident_mb() - before))

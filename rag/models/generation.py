@@ -26,6 +26,7 @@ import re
 import secrets
 import threading
 import urllib.request
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -90,8 +91,7 @@ class LlamaCppGenerator:
         cores free then (this process's own work, loading the embedder say, left out)."""
         with self._loading:
             if self._engine is None:
-                name, path = resolve_gguf(self.config.generator, self.config.cache_path)
-                path = runtime_gguf(path, self.config.cache_path)
+                name, path = model_file(self.config)
                 self.name = name
                 threads = CoreWatch().free()
                 self._engine = Engine(str(path), threads, self.slots, self.config.context_tokens)
@@ -170,6 +170,13 @@ class LlamaCppGenerator:
         weights = [math.exp(logprob.get(i[0], -math.inf)) for i in ids]
         total = sum(weights)
         return [w / total for w in weights] if total else [1 / len(choices)] * len(choices)
+
+
+def model_file(config: Config) -> tuple[str, Path]:
+    """(display name, the GGUF file llama.cpp loads) for a Config's generator: the file it names,
+    or that file's Q8_0 copy (rag/models/conversion.py)."""
+    name, path = resolve_gguf(config.generator, config.cache_path)
+    return name, runtime_gguf(path, config.cache_path)
 
 
 class Engine:
