@@ -1,7 +1,7 @@
 """Drafts a minute through llama.cpp alone: the pipeline's own prompts written side by side.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/drafts.py [--index index]
-        [--questions eval/dev_qa.jsonl eval/blind_qa.jsonl] [--rounds 3] GGUF:SLOTS [GGUF:SLOTS ...]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/drafts.py GGUF:SLOTS [GGUF:SLOTS ...] [--index index]
+        [--rounds 3] [--questions eval/dev_qa.jsonl eval/blind_qa.jsonl]
 
 The questions are planned once (retrieval and evidence, no generation), then each GGUF:SLOTS
 (a GGUF file, "default" for the configured one as it is loaded, and a slot count) gets a server
