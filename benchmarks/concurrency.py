@@ -3,7 +3,8 @@ the answer the same question gets alone.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/concurrency.py [--index index] [--threads 20] [--seconds 60]
         [--questions eval/dev_qa.jsonl eval/blind_qa.jsonl] [--batch eval/dev_qa.jsonl eval/blind_qa.jsonl eval/blind2_qa.jsonl]
-        [--slots N] [--generator GGUF] [--answer-memo N] [--ranker MODEL.txt] [--label NAME] [--json out.json]
+        [--slots N] [--generator GGUF] [--answer-memo N] [--ranker MODEL.txt] [--profile fast] [--label NAME]
+        [--json out.json]
 
 1. Solo: every question asked alone (`RAG.ask`), its answer and its model draft kept. The solo
    answers come from a second RAG on the same models that remembers nothing, so the askers'
@@ -137,6 +138,7 @@ def main():
     parser.add_argument("--generator", help="Config.generator (default: Config's)")
     parser.add_argument("--answer-memo", type=int, help="Config.answer_memo of the askers' RAG (0: none; default: Config's)")
     parser.add_argument("--ranker", help="Config.ranker (evidence, or a ranker model file; default: Config's)")
+    parser.add_argument("--profile", default="default", help="Config profile (fast: quotes, no drafts)")
     parser.add_argument("--label", default="")
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
@@ -146,7 +148,7 @@ def main():
     settings = {k: v for k, v in (("ranker", args.ranker), ("generator", args.generator)) if v}
     if args.answer_memo is not None:
         settings["answer_memo"] = args.answer_memo
-    rag = RAG.open(args.index, Config(**settings))
+    rag = RAG.open(args.index, Config.for_profile(args.profile, **settings))
     if args.slots:
         rag.generator.slots = args.slots
     rag.warm_up()
