@@ -42,9 +42,8 @@ class AnswerMemo:
             return None
         while True:
             with self._lock:
-                if key in self._answers:
-                    self._answers.move_to_end(key)
-                    return self._answers[key]
+                if (answer := self._remembered(key)) is not None:
+                    return answer
                 writing = self._writing.get(key)
                 if writing is None:
                     self._writing[key] = threading.Event()
@@ -54,9 +53,13 @@ class AnswerMemo:
     def get(self, key: Hashable) -> Answer | None:
         """The remembered answer, if there is one now (no waiting, no claim)."""
         with self._lock:
-            if key in self._answers:
-                self._answers.move_to_end(key)
-                return self._answers[key]
+            return self._remembered(key)
+
+    def _remembered(self, key: Hashable) -> Answer | None:
+        """The remembered answer, marked as the most recently asked (the lock held)."""
+        if key in self._answers:
+            self._answers.move_to_end(key)
+            return self._answers[key]
         return None
 
     def keep(self, key: Hashable, answer: Answer) -> Answer:
